@@ -1,0 +1,78 @@
+"""The org's daily API request budget, counted as Salesforce counts it."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from .clock import Clock
+from .errors import SalesforceError
+from .store import Store
+
+
+class ApiCounter:
+    """Counts API requests per UTC day; one composite or collections call is one request."""
+
+    def __init__(self, store: Store, clock: Clock, maximum: int) -> None:
+        self._store = store
+        self._clock = clock
+        self._lock = threading.Lock()
+        self.maximum = maximum
+        self._day = self._today()
+        row = store.reader().execute(
+            "SELECT used FROM _emu_api_usage WHERE day = ?", (self._day,)
+        ).fetchone()
+        self._used = int(row[0]) if row else 0
+        self._unsaved = 0
+
+    def _today(self) -> str:
+        return time.strftime("%Y-%m-%d", time.gmtime(self._clock.now()))
+
+    def _roll(self) -> None:
+        day = self._today()
+        if day != self._day:
+            self._flush()
+            self._day = day
+            self._used = 0
+
+    @property
+    def used(self) -> int:
+        with self._lock:
+            self._roll()
+            return self._used
+
+    def consume(self) -> int:
+        """Count one request, or refuse it with REQUEST_LIMIT_EXCEEDED once the budget is spent."""
+        with self._lock:
+            self._roll()
+            if self._used >= self.maximum:
+                raise SalesforceError(
+                    "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.", 403
+                )
+            self._used += 1
+            self._unsaved += 1
+            if self._unsaved >= 100:
+                self._flush()
+            return self._used
+
+    def set_used(self, used: int) -> None:
+        with self._lock:
+            self._roll()
+            self._used = used
+            self._flush()
+
+    def header(self) -> str:
+        return f"api-usage={self.used}/{self.maximum}"
+
+    def _flush(self) -> None:
+        self._unsaved = 0
+        with self._store.write() as conn:
+            conn.execute(
+                "INSERT INTO _emu_api_usage (day, used) VALUES (?, ?) "
+                "ON CONFLICT(day) DO UPDATE SET used = excluded.used",
+                (self._day, self._used),
+            )
+
+    def flush(self) -> None:
+        with self._lock:
+            self._flush()
