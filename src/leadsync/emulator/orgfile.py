@@ -43,6 +43,8 @@ class UserSpec:
     email: str
     profile: str
     title: str = ""
+    # Appended to the password by SOAP and password-grant logins; empty unless the file sets one.
+    security_token: str = ""
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,13 @@ class OAuthClient:
     client_id: str
     client_secret: str
     redirect_uris: tuple[str, ...] = ()
+    # PEM certificate or public key (text or a file path) that JWT bearer assertions must be
+    # signed for; empty means dev mode (any well-formed, unexpired RS256 assertion).
+    jwt_public_key: str = ""
+    # The user the client_credentials grant runs as.
+    run_as: str = "sync@example.com"
+    # Issue a new refresh token (and revoke the old one) on every refresh_token grant.
+    rotate_refresh_tokens: bool = False
 
 
 @dataclass(frozen=True)
@@ -136,6 +145,7 @@ def from_mapping(data: dict[str, Any]) -> OrgDefinition:
                 email=str(spec.get("email", spec["username"])),
                 profile=profile_name,
                 title=str(spec.get("title", "")),
+                security_token=str(spec.get("security_token", "")),
             )
         )
     for index, spec in enumerate(data.get("oauth_clients", [])):
@@ -145,6 +155,9 @@ def from_mapping(data: dict[str, Any]) -> OrgDefinition:
                 client_id=_require(spec, "client_id", where),
                 client_secret=_require(spec, "client_secret", where),
                 redirect_uris=tuple(spec.get("redirect_uris", [])),
+                jwt_public_key=str(spec.get("jwt_public_key", "")),
+                run_as=str(spec.get("run_as", "sync@example.com")),
+                rotate_refresh_tokens=bool(spec.get("rotate_refresh_tokens", False)),
             )
         )
     for index, spec in enumerate(data.get("queues", [])):

@@ -23,7 +23,7 @@ def query_records(
     on_page: Callable[[int], None] | None = None,
 ) -> Iterator[dict[str, str | None]]:
     """Run a Bulk 2.0 query job and yield its rows (empty cells as None), page by page."""
-    job = client.request(
+    job = client.request_json(
         "POST",
         "jobs/query",
         json={
@@ -33,7 +33,7 @@ def query_records(
             "columnDelimiter": "COMMA",
             "lineEnding": "LF",
         },
-    ).json()
+    )
     job_id = str(job["id"])
     try:
         _wait(client, job_id, poll_interval)
@@ -57,7 +57,7 @@ def query_records(
 def _wait(client: SalesforceClient, job_id: str, poll_interval: float) -> None:
     delay = poll_interval
     while True:
-        info: dict[str, Any] = client.request("GET", f"jobs/query/{job_id}").json()
+        info: dict[str, Any] = client.request_json("GET", f"jobs/query/{job_id}")
         state = info.get("state")
         if state == "JobComplete":
             return

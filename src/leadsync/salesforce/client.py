@@ -107,21 +107,50 @@ class SalesforceClient:
         content: bytes | str | None = None,
     ) -> httpx.Response:
         """Send one API call; retry what is retriable, renew the session once, raise the rest."""
+        response, _ = self._call(method, path, json, params, headers, content, parse=False)
+        return response
+
+    def request_json(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        """Like `request`, and a body cut short (a dropped connection) is retried too."""
+        _, body = self._call(method, path, json, params, headers, None, parse=True)
+        return body
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        json: Any,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+        content: bytes | str | None,
+        *,
+        parse: bool,
+    ) -> tuple[httpx.Response, Any]:
         renewed = False
         attempt = 0
         while True:
             self._check_budget()
+            error = None
             try:
                 response = self._send(method, path, json=json, params=params,
                                       headers=headers, content=content)
+                if response.status_code < 300:
+                    return response, response.json() if parse else None
+                error = classify(response, method, path)
             except httpx.TransportError as exc:
-                error: SalesforceError = RetriableError(
+                error = RetriableError(
                     "CONNECTION_ERROR", f"{type(exc).__name__} calling {method} {path}"
                 )
-            else:
-                if response.status_code < 300:
-                    return response
-                error = classify(response, method, path)
+            except ValueError:
+                error = RetriableError("TRUNCATED_RESPONSE", f"unreadable body from {method} {path}")
             if isinstance(error, ReauthRequired) and not renewed:
                 renewed = True
                 self._token = None
@@ -157,7 +186,7 @@ class SalesforceClient:
     # -- REST resources ---------------------------------------------------------------------
 
     def get_json(self, path: str, params: Mapping[str, str] | None = None) -> Any:
-        return self.request("GET", path, params=params).json()
+        return self.request_json("GET", path, params=params)
 
     def query_pages(
         self, soql: str, *, include_deleted: bool = False, batch_size: int | None = None
@@ -165,12 +194,12 @@ class SalesforceClient:
         """Every page of a query's records, following `nextRecordsUrl`."""
         headers = {"Sforce-Query-Options": f"batchSize={batch_size}"} if batch_size else None
         resource = "queryAll" if include_deleted else "query"
-        body = self.request("GET", resource, params={"q": soql}, headers=headers).json()
+        body = self.request_json("GET", resource, params={"q": soql}, headers=headers)
         while True:
             yield body["records"]
             if body.get("done", True):
                 return
-            body = self.request("GET", body["nextRecordsUrl"], headers=headers).json()
+            body = self.request_json("GET", body["nextRecordsUrl"], headers=headers)
 
     def query(self, soql: str, *, include_deleted: bool = False) -> list[dict[str, Any]]:
         return [r for page in self.query_pages(soql, include_deleted=include_deleted) for r in page]
@@ -186,7 +215,7 @@ class SalesforceClient:
         if len(subrequests) > 25:
             raise ValueError("a composite request holds at most 25 sub-requests")
         body = {"allOrNone": all_or_none, "compositeRequest": list(subrequests)}
-        answer = self.request("POST", "composite", json=body).json()
+        answer = self.request_json("POST", "composite", json=body)
         responses: list[dict[str, Any]] = answer["compositeResponse"]
         return responses
 

@@ -64,10 +64,10 @@ def upsert(
     results: list[RecordResult] = []
     for chunk in chunks(records):
         body = {"allOrNone": False, "records": [_typed(object_name, r) for r in chunk]}
-        response = client.request(
+        answer = client.request_json(
             "PATCH", f"composite/sobjects/{object_name}/{external_field}", json=body
         )
-        results += _results(response.json())
+        results += _results(answer)
     return results
 
 
@@ -78,7 +78,7 @@ def update(
     results: list[RecordResult] = []
     for chunk in chunks(records):
         body = {"allOrNone": False, "records": [_typed(object_name, r) for r in chunk]}
-        results += _results(client.request("PATCH", "composite/sobjects", json=body).json())
+        results += _results(client.request_json("PATCH", "composite/sobjects", json=body))
     return results
 
 
@@ -88,15 +88,15 @@ def create(
     results: list[RecordResult] = []
     for chunk in chunks(records):
         body = {"allOrNone": False, "records": [_typed(object_name, r) for r in chunk]}
-        results += _results(client.request("POST", "composite/sobjects", json=body).json())
+        results += _results(client.request_json("POST", "composite/sobjects", json=body))
     return results
 
 
 def delete(client: SalesforceClient, ids: Sequence[str]) -> list[RecordResult]:
     results: list[RecordResult] = []
     for chunk in chunks(ids):
-        response = client.request(
+        answer = client.request_json(
             "DELETE", "composite/sobjects", params={"ids": ",".join(chunk), "allOrNone": "false"}
         )
-        results += _results(response.json())
+        results += _results(answer)
     return results

@@ -1,0 +1,1 @@
+"""Alembic migrations of the lead database, run programmatically (see `..migrate`)."""

@@ -1,0 +1,344 @@
+"""SOQL execution: compile a statement for a caller's profile, run it on a connection, and
+shape rows as REST records or Bulk CSV cells. Also the registry of open query cursors that
+serves `nextRecordsUrl` pages from a fixed snapshot.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from .errors import QueryError, SalesforceError
+from .ids import KEY_PREFIXES, make_id
+from .schema import FieldDef, Profile, Schema
+from .soql.compiler import Compiler
+from .soql.parser import parse
+from .soql.plan import OutCompound, OutEntry, OutParent, OutValue, Plan
+from .values import csv_converter, format_datetime_json
+
+if TYPE_CHECKING:
+    from .clock import Clock
+    from .org import Org
+
+Row = Sequence[Any]
+RecordBuilder = Callable[[Row], dict[str, Any]]
+
+
+def compile_query(org: Org, profile: Profile, soql: str, *, include_deleted: bool) -> CompiledQuery:
+    """Parse and compile `soql` for a caller with `profile`; raises QueryError."""
+    if not soql or not soql.strip():
+        raise QueryError("MALFORMED_QUERY", "A query string has to be specified")
+    query = parse(soql)
+    today = datetime.fromtimestamp(org.clock.now(), tz=UTC).date()
+    plan = Compiler(org.schema, profile, soql, today).compile(
+        query, include_deleted=include_deleted
+    )
+    return CompiledQuery(org.schema, plan)
+
+
+class CompiledQuery:
+    """A compiled statement: runs on any connection of the org's store."""
+
+    def __init__(self, schema: Schema, plan: Plan) -> None:
+        self.schema = schema
+        self.plan = plan
+        self.object_name = plan.object_name
+        self.count_only = plan.count_only
+        self.aggregate = plan.aggregate
+        self.uses_compound_fields = plan.uses_compound_fields
+        self.has_subquery = plan.has_subquery
+        self._builders: dict[str, RecordBuilder] = {}
+
+    @property
+    def sql(self) -> str:
+        return self.plan.select.sql
+
+    def count(self, conn: sqlite3.Connection) -> int:
+        """Rows the whole statement returns (the REST `totalSize`)."""
+        row = _run(conn, self.plan.count.sql, self.plan.count.params).fetchone()
+        return int(row[0])
+
+    def execute(self, conn: sqlite3.Connection) -> sqlite3.Cursor:
+        return _run(conn, self.plan.select.sql, self.plan.select.params)
+
+    def record_builder(self, version: str) -> RecordBuilder:
+        builder = self._builders.get(version)
+        if builder is None:
+            builder = self._builders[version] = _record_builder(self.schema, self.plan, version)
+        return builder
+
+    def iter_json_records(self, conn: sqlite3.Connection, version: str) -> Iterator[dict[str, Any]]:
+        if self.count_only:
+            return
+        build = self.record_builder(version)
+        cursor = self.execute(conn)
+        while rows := cursor.fetchmany(2000):
+            for row in rows:
+                yield build(row)
+
+    def csv_header(self) -> list[str]:
+        return [header for header, _, _ in self.plan.csv_columns]
+
+    def iter_csv_rows(self, conn: sqlite3.Connection) -> Iterator[list[str]]:
+        if self.count_only:
+            return
+        cells = [(index, _csv_cell(definition)) for _, index, definition in self.plan.csv_columns]
+        cursor = self.execute(conn)
+        while rows := cursor.fetchmany(2000):
+            for row in rows:
+                yield [convert(row[index]) if index >= 0 else "" for index, convert in cells]
+
+
+def _run(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> sqlite3.Cursor:
+    try:
+        return conn.execute(sql, params)
+    except (sqlite3.OperationalError, OverflowError) as exc:
+        # Statements past SQLite's limits (expression depth, variables) are too complex.
+        raise QueryError("MALFORMED_QUERY", f"Query is too complex: {exc}") from None
+
+
+def _csv_cell(definition: FieldDef | None) -> Callable[[Any], str]:
+    if definition is None:
+        return lambda _value: ""
+    return csv_converter(definition)
+
+
+# -- REST records -------------------------------------------------------------------------
+
+_datetime_json = lru_cache(maxsize=8192)(format_datetime_json)
+
+
+def _value_converter(definition: FieldDef) -> Callable[[Any], Any] | None:
+    """Converter for a non-null storage value, or None when it is already its JSON form."""
+    if definition.type == "boolean":
+        return bool
+    if definition.type == "datetime":
+        return _datetime_json
+    return None
+
+
+Step = tuple[int, str, int, Any]
+_PLAIN, _CONVERTED, _NESTED = 0, 1, 2
+
+
+def _steps(schema: Schema, entries: list[OutEntry], base: str) -> list[Step]:
+    steps: list[Step] = []
+    for entry in entries:
+        if isinstance(entry, OutValue):
+            convert = _value_converter(entry.field)
+            if convert is None:
+                steps.append((_PLAIN, entry.key, entry.index, None))
+            else:
+                steps.append((_CONVERTED, entry.key, entry.index, convert))
+        elif isinstance(entry, OutCompound):
+            steps.append((_NESTED, entry.key, -1, _compound_builder(entry)))
+        elif isinstance(entry, OutParent):
+            steps.append((_NESTED, entry.key, -1, _parent_builder(schema, entry, base)))
+    return steps
+
+
+def _fill(record: dict[str, Any], steps: list[Step], row: Row) -> dict[str, Any]:
+    for kind, key, index, extra in steps:
+        if kind == _PLAIN:
+            record[key] = row[index]
+        elif kind == _CONVERTED:
+            value = row[index]
+            record[key] = None if value is None else extra(value)
+        else:
+            record[key] = extra(row)
+    return record
+
+
+def _compound_builder(entry: OutCompound) -> Callable[[Row], dict[str, Any] | None]:
+    parts = [(key, index, _value_converter(d)) for key, index, d in entry.parts]
+    ordered = sorted(parts)
+
+    def build(row: Row) -> dict[str, Any] | None:
+        values = {key: row[index] for key, index, _ in ordered}
+        if all(v is None for v in values.values()):
+            return None
+        return values
+
+    return build
+
+
+def _parent_builder(
+    schema: Schema, entry: OutParent, base: str
+) -> Callable[[Row], dict[str, Any] | None]:
+    steps = _steps(schema, entry.entries, base)
+    id_index = entry.id_index
+    if entry.polymorphic:
+        names = {obj.key_prefix: obj.name for obj in schema}
+
+        def build_polymorphic(row: Row) -> dict[str, Any] | None:
+            record_id = row[id_index]
+            if record_id is None:
+                return None
+            actual = names.get(record_id[:3], "Name")
+            record = {
+                "attributes": {"type": "Name", "url": f"{base}/sobjects/{actual}/{record_id}"}
+            }
+            return _fill(record, steps, row)
+
+        return build_polymorphic
+    prefix = f"{base}/sobjects/{entry.type_name}/"
+    type_name = entry.type_name
+
+    def build(row: Row) -> dict[str, Any] | None:
+        record_id = row[id_index]
+        if record_id is None:
+            return None
+        return _fill({"attributes": {"type": type_name, "url": prefix + record_id}}, steps, row)
+
+    return build
+
+
+def _record_builder(schema: Schema, plan: Plan, version: str) -> RecordBuilder:
+    base = f"/services/data/v{version}"
+    steps = _steps(schema, plan.entries, base)
+    if plan.aggregate:
+
+        def build_aggregate(row: Row) -> dict[str, Any]:
+            return _fill({"attributes": {"type": "AggregateResult"}}, steps, row)
+
+        return build_aggregate
+    prefix = f"{base}/sobjects/{plan.object_name}/"
+    type_name = plan.object_name
+    id_index = plan.id_index
+
+    def build(row: Row) -> dict[str, Any]:
+        record = {"attributes": {"type": type_name, "url": prefix + row[id_index]}}
+        return _fill(record, steps, row)
+
+    return build
+
+
+# -- open cursors behind query locators -------------------------------------------------------
+
+LOCATOR_TTL_SECONDS = 15 * 60
+MAX_OPEN_CURSORS = 64
+_REGISTRY_KEY = "query_locators"
+
+
+def invalid_locator() -> SalesforceError:
+    return SalesforceError("INVALID_QUERY_LOCATOR", "invalid query locator")
+
+
+@dataclass
+class OpenQuery:
+    """A query whose remaining pages are read from its own snapshot connection.
+
+    The connection holds a read transaction, so every page comes from the same database
+    state however many writes happen between page requests.
+    """
+
+    compiled: CompiledQuery
+    conn: sqlite3.Connection
+    cursor: sqlite3.Cursor
+    total: int
+    position: int
+    batch_size: int
+    include_deleted: bool
+    last_used: float
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    closed: bool = False
+
+    def fetch(self, offset: int, size: int) -> list[Row]:
+        """Rows [offset, offset + size) of the result (caller holds `lock`)."""
+        if offset != self.position:
+            # A retried or skipped page: rerun the statement inside the same snapshot.
+            self.cursor = self.compiled.execute(self.conn)
+            skip = offset
+            while skip > 0:
+                chunk = self.cursor.fetchmany(min(skip, 10_000))
+                if not chunk:
+                    break
+                skip -= len(chunk)
+            self.position = offset
+        rows: list[Row] = self.cursor.fetchmany(size)
+        self.position += len(rows)
+        return rows
+
+    def close(self) -> None:
+        self.closed = True
+        with contextlib.suppress(sqlite3.Error):
+            self.conn.close()
+
+
+class QueryLocators:
+    """Open query cursors by locator id; idle ones expire, the oldest make room."""
+
+    def __init__(
+        self, clock: Clock, ttl: float = LOCATOR_TTL_SECONDS, max_open: int = MAX_OPEN_CURSORS
+    ) -> None:
+        self.clock = clock
+        self.ttl = ttl
+        self.max_open = max_open
+        self._lock = threading.Lock()
+        self._open: OrderedDict[str, OpenQuery] = OrderedDict()
+        self._sequence = 0
+
+    def register(self, query: OpenQuery) -> str:
+        evicted: list[OpenQuery] = []
+        with self._lock:
+            evicted.extend(self._expire_locked())
+            while len(self._open) >= self.max_open:
+                evicted.append(self._open.popitem(last=False)[1])
+            self._sequence += 1
+            locator = make_id(KEY_PREFIXES["QueryLocator"], self._sequence)
+            self._open[locator] = query
+        _close_all(evicted)
+        return locator
+
+    def get(self, locator: str) -> OpenQuery | None:
+        evicted: list[OpenQuery] = []
+        with self._lock:
+            evicted.extend(self._expire_locked())
+            query = self._open.get(locator)
+            if query is not None:
+                query.last_used = self.clock.now_float()
+                self._open.move_to_end(locator)
+        _close_all(evicted)
+        return query
+
+    def discard(self, locator: str) -> None:
+        with self._lock:
+            query = self._open.pop(locator, None)
+        if query is not None:
+            _close_all([query])
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._open)
+
+    def close_all(self) -> None:
+        with self._lock:
+            queries = list(self._open.values())
+            self._open.clear()
+        _close_all(queries)
+
+    def _expire_locked(self) -> list[OpenQuery]:
+        now = self.clock.now_float()
+        stale = [key for key, q in self._open.items() if now - q.last_used > self.ttl]
+        return [self._open.pop(key) for key in stale]
+
+
+def _close_all(queries: list[OpenQuery]) -> None:
+    for query in queries:
+        with query.lock:
+            query.close()
+
+
+def locators(org: Org) -> QueryLocators:
+    registry = org.extensions.get(_REGISTRY_KEY)
+    if registry is None:
+        registry = org.extensions.setdefault(_REGISTRY_KEY, QueryLocators(org.clock))
+    assert isinstance(registry, QueryLocators)
+    return registry

@@ -1,0 +1,84 @@
+"""The connector's call discipline against the emulator: retries, re-auth, budget, secrets."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.testclient import TestClient
+
+from leadsync.emulator.org import Org
+from leadsync.errors import AuthenticationError, BudgetExhausted, RetriableError
+from leadsync.salesforce.client import RetryPolicy, SalesforceClient
+
+from .conftest import credentials
+
+
+def test_login_and_usage_follow_the_limit_header(client: SalesforceClient, org: Org) -> None:
+    limits = client.limits()
+    assert limits["DailyApiRequests"]["Max"] == org.limits.maximum
+    assert client.usage.calls == 1
+    assert client.usage.used == org.limits.used
+    assert client.usage.maximum == org.limits.maximum
+
+
+def test_retriable_faults_are_retried_with_backoff(
+    client: SalesforceClient, org: Org, sleeps: list[float]
+) -> None:
+    client.limits()  # log in first so the faults hit the API call
+    org.faults.add({"kind": "unavailable", "count": 2, "path": "/limits"})
+    org.faults.add({"kind": "lock", "count": 1, "path": "/limits"})
+    assert client.limits()["DailyApiRequests"]["Max"] == org.limits.maximum
+    assert client.usage.retries == 3
+    assert len(sleeps) == 3 and all(0 <= s <= 30 for s in sleeps)
+
+
+def test_retries_are_bounded(client: SalesforceClient, org: Org) -> None:
+    client.limits()
+    org.faults.add({"kind": "unavailable", "count": 10, "path": "/limits"})
+    with pytest.raises(RetriableError) as raised:
+        client.limits()
+    assert raised.value.code == "SERVER_UNAVAILABLE"
+    assert client.usage.retries == 3  # attempts=4
+
+
+def test_dropped_connection_is_retried(client: SalesforceClient, org: Org) -> None:
+    client.limits()
+    org.faults.add({"kind": "drop", "count": 1, "path": "/limits"})
+    assert client.limits()["DailyApiRequests"]["Max"] == org.limits.maximum
+    assert client.usage.retries == 1
+
+
+def test_expired_session_is_renewed_once(client: SalesforceClient, org: Org) -> None:
+    client.limits()
+    first_token = client.token.access_token
+    org.clock.advance(org.sessions.lifetime_seconds + 5)
+    client.limits()
+    assert client.token.access_token != first_token
+
+
+def test_budget_share_stops_calls_before_the_org_limit(http: TestClient, org: Org) -> None:
+    guarded = SalesforceClient(credentials(), http=http, budget_share=0.5)
+    guarded.limits()
+    org.limits.set_used(org.limits.maximum // 2)
+    guarded.limits()  # this call reports usage at 50%
+    with pytest.raises(BudgetExhausted):
+        guarded.limits()
+
+
+def test_org_limit_exceeded_is_budget_exhausted_not_retried(
+    client: SalesforceClient, org: Org, sleeps: list[float]
+) -> None:
+    client.limits()
+    org.limits.set_used(org.limits.maximum)
+    with pytest.raises(BudgetExhausted):
+        client.limits()
+    assert sleeps == []
+
+
+def test_refused_login_never_echoes_the_secret(http: TestClient) -> None:
+    wrong = credentials(password="hunter2-wrong", client_secret="s3cr3t-value")
+    bad = SalesforceClient(wrong, http=http, retry=RetryPolicy(attempts=1))
+    with pytest.raises(AuthenticationError) as raised:
+        bad.limits()
+    text = str(raised.value) + repr(raised.value) + repr(bad)
+    assert "hunter2-wrong" not in text and "s3cr3t-value" not in text
+    assert "invalid_client" in text or "invalid_grant" in text

@@ -1,0 +1,1 @@
+"""Test support: serving the emulator over a socket and pointing real clients at it."""
