@@ -1,12 +1,137 @@
-"""The `leadsync` command: a thin Typer shell over the library."""
+"""The `leadsync` command: a thin Typer shell over the library.
+
+Every failure is one line on stderr and a non-zero exit code, never a traceback or a usage
+box: scripts and people read the same message.
+"""
 
 from __future__ import annotations
 
-import typer
+import sys
+from typing import NoReturn
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+import typer
+import typer.core
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help=__doc__,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+# Documented, local-only demo credentials of the emulated org (design notes §4).
+DEMO_USERS = ("sync@example.com", "admin@example.com")
+DEMO_PASSWORD = "password"  # noqa: S105 - insecure demo credential, documented as such
+DEMO_CLIENT_ID = "leadsync"
+DEMO_CLIENT_SECRET = "leadsync-secret"  # noqa: S105 - insecure demo credential
+
+
+def fail(command: str, message: str, code: int = 1) -> NoReturn:
+    typer.echo(f"leadsync {command}: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+class OneLineErrors(typer.core.TyperCommand):
+    """Reports a bad option as one line (`leadsync NAME: error: ...`), exit code 2."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except typer.TyperException as error:
+            # Typer vendors click; its usage errors derive from TyperException.
+            text = getattr(error, "format_message", lambda: str(error))()
+            typer.echo(f"leadsync {self.name}: error: {_one_line_text(text)}", err=True)
+            raise typer.Exit(2) from None
 
 
 @app.callback()
 def main() -> None:
     """leadsync: a lead database in two-way sync with Salesforce."""
+
+
+@app.command(cls=OneLineErrors)
+def emulator(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on (local only by default)."),
+    port: int = typer.Option(8484, help="TCP port to listen on (0 = any free port)."),
+    db: str | None = typer.Option(None, help="SQLite file of the org (default: in memory)."),
+    seed: str = typer.Option("demo", help="Initial data: demo or empty."),
+    records: int | None = typer.Option(None, help="Number of demo leads (default 200)."),
+    org_file: str | None = typer.Option(None, help="Org definition TOML (default: demo org)."),
+    api_limit: int | None = typer.Option(None, help="Daily API request limit."),
+    session_lifetime: int | None = typer.Option(
+        None, help="Access token lifetime in seconds."
+    ),
+) -> None:
+    """Serve a local Salesforce org (REST, SOAP, Bulk 2.0, OAuth) until Ctrl+C."""
+    from .emulator.orgfile import OrgFileError
+    from .emulator.seed import SEED_KINDS, SeedError
+    from .emulator.server import OrgOptions, base_url, build_org, listen, serve
+
+    if seed not in SEED_KINDS:
+        fail("emulator", f"unknown --seed {seed!r}; choose one of: {', '.join(SEED_KINDS)}", 2)
+    if records is not None and seed != "demo":
+        fail("emulator", "--records only applies to --seed demo", 2)
+    if not 0 <= port <= 65535:
+        fail("emulator", f"--port must be between 0 and 65535, got {port}", 2)
+    try:
+        sock = listen(host, port)
+    except OSError as exc:
+        fail("emulator", f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    options = OrgOptions(db=db, org_file=org_file, seed=seed, records=records,
+                         api_limit=api_limit, session_lifetime=session_lifetime)
+    try:
+        org, summary = build_org(options)
+    except (OrgFileError, SeedError, ValueError, OSError) as exc:
+        sock.close()
+        fail("emulator", _one_line(exc))
+    except Exception as exc:  # a corrupt --db file, say: still one line, no traceback
+        sock.close()
+        fail("emulator", f"cannot open the org: {_one_line(exc)}")
+    url = base_url(sock)
+    users = [user.username for user in org.definition.users]
+    _banner(url, org.definition.name, db, summary.describe(), host,
+            demo_credentials=org_file is None, users=users)
+    try:
+        serve(org, sock)
+    finally:
+        org.close()
+        sock.close()
+    typer.echo("leadsync emulator: stopped")
+
+
+def _one_line(exc: BaseException) -> str:
+    return _one_line_text(str(exc)) or type(exc).__name__
+
+
+def _one_line_text(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _banner(url: str, name: str, db: str | None, seeded: str, host: str, *,
+            demo_credentials: bool, users: list[str]) -> None:
+    lines = [
+        f"leadsync emulator: {name} at {url}",
+        f"  data:        {db or 'in memory (lost on exit)'}; {seeded}",
+        f"  login:       {url}/services/oauth2/token  (SOAP: {url}/services/Soap/u/62.0)",
+    ]
+    if demo_credentials:
+        lines += [
+            f"  users:       {' / '.join(DEMO_USERS)}, password {DEMO_PASSWORD!r}"
+            "  (insecure demo credentials)",
+            f"  oauth:       client id {DEMO_CLIENT_ID!r}, secret {DEMO_CLIENT_SECRET!r}",
+        ]
+    else:
+        lines.append(f"  users:       {', '.join(users)} (passwords as in the org file)")
+    lines += [
+        f"  admin:       {url}/_emulator/status  (local only, no auth)",
+        "  stop:        press Ctrl+C",
+    ]
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        lines.append(f"  warning:     listening on {host}; anyone who can reach it can log in")
+    typer.echo("\n".join(lines))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    app()

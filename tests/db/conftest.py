@@ -16,7 +16,6 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from leadsync.db import LeadDatabase
@@ -67,9 +66,10 @@ def postgres_database(postgres_url: str) -> Iterator[LeadDatabase]:
 
 
 def _empty(db: LeadDatabase) -> None:
-    names = ", ".join(table.name for table in metadata.sorted_tables)
+    """DELETE, children first: on a few rows it is much faster than TRUNCATE of 18 tables."""
     with db.transaction() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(table.delete())
 
 
 @pytest.fixture(params=BACKENDS)

@@ -115,6 +115,8 @@ def test_company_field_edit_fans_out_locally_only(database: LeadDatabase) -> Non
 def test_company_fields_of_a_person_without_account_are_its_own(database: LeadDatabase) -> None:
     a = database.create_person({"lastName": "A"})
     b = database.create_person({"lastName": "B", "company": "Beta"})
+    database.update_person(a["id"], {"industry": None})  # nothing to change: no company row
+    assert change_rows(database) == []
     updated = database.update_person(a["id"], {"company": "Alpha", "numberOfEmployees": 12})
     assert updated["company"] == "Alpha" and updated["numberOfEmployees"] == 12
     assert database.get_person(b["id"])["company"] == "Beta"

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from leadsync.db import LeadDatabase
 from leadsync.db.migrate import current_revision, head_revision
@@ -23,6 +24,7 @@ def test_open_creates_every_table_at_head(database_url: str) -> None:
         assert current_revision(conn) == head_revision()
 
 
+@pytest.mark.filterwarnings("ignore:.*expression-based index")  # SQLite cannot reflect them
 def test_migrations_match_the_schema_module(database_url: str) -> None:
     with LeadDatabase.open(database_url) as db, db.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
@@ -35,3 +37,14 @@ def test_reopening_is_idempotent(database_url: str) -> None:
         with db.engine.connect() as conn:
             assert current_revision(conn) == head_revision()
         assert db.find_persons(limit=1) is not None
+
+
+def test_email_lookups_use_the_lower_email_index(database_url: str) -> None:
+    with LeadDatabase.open(database_url) as db, db.engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            plan = conn.execute(text("EXPLAIN QUERY PLAN SELECT id FROM persons "
+                                     "WHERE lower(email) = 'a@example.com'")).all()
+            assert "ix_persons_email_lower" in str(plan)
+        else:
+            indexes = {ix["name"] for ix in inspect(conn).get_indexes("persons")}
+            assert "ix_persons_email_lower" in indexes

@@ -122,7 +122,7 @@ def test_a_field_that_disappears_keeps_its_values(database: LeadDatabase) -> Non
     assert database.get_person(person["id"])["Colour__c"] == "blue"
 
 
-def test_mapping_renames_custom_fields(tmp_path: object, database: LeadDatabase) -> None:
+def test_mapping_renames_custom_fields(database: LeadDatabase) -> None:
     from leadsync.db import FieldMapping
 
     mapped = LeadDatabase(

@@ -339,6 +339,20 @@ def test_a_failed_lead_leaves_no_partial_rows(http: TestClient, org: Org, token:
     assert row(org, "Lead", lead_id)["IsConverted"] == 0
 
 
+def test_a_copied_unique_value_that_clashes_fails_the_lead(
+    http: TestClient, org: Org, token: str
+) -> None:
+    existing = make(org, "Contact", LastName="Other", LeadSync_Id__c="ls-0001")
+    lead_id = make_lead(org)  # carries LeadSync_Id__c = ls-0001 too
+    [result] = convert(http, token, convert_xml(lead_id))
+    assert result["success"] == "false"
+    error = result["errors"][0]
+    assert error["statusCode"] == "DUPLICATE_VALUE"
+    assert error["fields"] == ["LeadSync_Id__c"]
+    assert existing in error["message"]
+    assert count(org, "Account") == 0  # the account made before the clash was rolled back
+
+
 def test_contact_without_account_is_refused(http: TestClient, org: Org, token: str) -> None:
     contact_id = make(org, "Contact", LastName="Solo")
     [result] = convert(http, token, convert_xml(make_lead(org), contactId=contact_id))
@@ -512,3 +526,32 @@ def test_merge_counts_as_one_api_call(http: TestClient, org: Org, token: str) ->
     before = org.limits.used
     merge(http, token, merge_xml("Lead", master, [loser]))
     assert org.limits.used == before + 1
+
+
+def test_leadsync_connector_converts_through_the_emulator(http: TestClient, org: Org) -> None:
+    from leadsync.salesforce.auth import Credentials
+    from leadsync.salesforce.client import SalesforceClient
+    from leadsync.salesforce.soap import LeadConvert, convert_leads
+
+    credentials = Credentials(
+        login_url="http://testserver",
+        username="sync@example.com",
+        password="password",
+        client_id="leadsync",
+        client_secret="leadsync-secret",
+    )
+    client = SalesforceClient(credentials=credentials, http=http)
+    lead_id = make_lead(org)
+    [done, failed] = convert_leads(
+        client,
+        [
+            LeadConvert(lead_id=lead_id, converted_status="Closed - Converted"),
+            LeadConvert(lead_id=lead_id, converted_status="Closed - Converted"),
+        ],
+    )
+    assert done.success and done.lead_id == lead_id
+    assert done.contact_id == row(org, "Lead", lead_id)["ConvertedContactId"]
+    assert done.opportunity_id is not None
+    assert not failed.success
+    assert failed.errors[0]["statusCode"] == "CANNOT_UPDATE_CONVERTED_LEAD"
+    assert failed.account_id is None

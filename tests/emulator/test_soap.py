@@ -7,6 +7,8 @@ from xml.sax.saxutils import escape
 
 import pytest
 from defusedxml import ElementTree
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from simple_salesforce import SalesforceLogin
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed
 from starlette.testclient import TestClient
@@ -271,3 +273,53 @@ def test_simple_salesforce_login_against_a_running_emulator(org: Org) -> None:
                 username="sync@example.com", password="nope", security_token="", session=session
             )
         assert failure.value.code == "INVALID_LOGIN"
+
+
+# -- generated garbage -----------------------------------------------------------------------
+
+# Characters XML 1.0 can carry (no control characters, no surrogates).
+_text = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Cn")), max_size=60)
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.one_of(_text, st.binary(max_size=200).map(lambda b: b.decode("latin-1"))))
+def test_any_body_gets_a_soap_fault_document(http: TestClient, body: str) -> None:
+    response = http.post("/services/Soap/u/62.0", content=body.encode("utf-8", "replace"))
+    assert response.status_code in (200, 500)
+    minidom.parseString(response.text)  # always a well-formed SOAP document
+    assert tag_text(response.text, "faultcode") is not None
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    lead_id=_text,
+    status=_text,
+    account=_text,
+    contact=_text,
+    flag=_text,
+    owner=_text,
+)
+def test_convert_lead_with_garbage_fields_answers_per_lead(
+    http: TestClient,
+    org: Org,
+    lead_id: str,
+    status: str,
+    account: str,
+    contact: str,
+    flag: str,
+    owner: str,
+) -> None:
+    token = login(org, "sync@example.com")
+    fields = {
+        "leadId": lead_id,
+        "convertedStatus": status,
+        "accountId": account,
+        "contactId": contact,
+        "doNotCreateOpportunity": flag,
+        "ownerId": owner,
+    }
+    parts = "".join(f"<urn:{k}>{escape(v)}</urn:{k}>" for k, v in fields.items())
+    body = f"<urn:convertLead><urn:leadConverts>{parts}</urn:leadConverts></urn:convertLead>"
+    status_code, text = soap_post(http, envelope(body, token))
+    assert status_code == 200, text
+    assert tag_text(text, "success") == "false"

@@ -24,8 +24,8 @@ import pytest
 from leadsync.emulator.dml import system_insert
 from leadsync.emulator.oauth_flow import mint_refresh_token
 from leadsync.emulator.org import Org
+from leadsync.emulator.server import ServerThread
 from tests.support.redirect import EMULATOR_HOST
-from tests.support.server import EmulatorServer
 from tests.support.tapenv import TAP_VERSION, ensure_tap_venv
 
 pytestmark = pytest.mark.external
@@ -35,6 +35,7 @@ STREAMS = ("Lead", "Contact", "Account")
 CLIENT_ID = "leadsync"
 CLIENT_SECRET = "leadsync-secret"
 TAP_TIMEOUT = 300
+LEADS_PER_GENERATION = (2_100, 4, 4)
 
 
 @pytest.fixture(scope="module")
@@ -50,10 +51,10 @@ def tap(pytestconfig: pytest.Config) -> Path:
 
 
 @pytest.fixture
-def served(org: Org) -> Iterator[EmulatorServer]:
+def served(org: Org) -> Iterator[ServerThread]:
     # Stamp rows in the past: the tap only bookmarks values at or before its own real "now".
     org.clock.freeze(float(int(time.time()) - 86_400))
-    with EmulatorServer(org, advertise=EMULATOR_HOST) as running:
+    with ServerThread(org, advertise=EMULATOR_HOST) as running:
         yield running
 
 
@@ -83,7 +84,7 @@ class TapRun:
 class Tap:
     """Runs the installed tap against the served emulator, with config files in `workdir`."""
 
-    def __init__(self, executable: Path, server: EmulatorServer, workdir: Path) -> None:
+    def __init__(self, executable: Path, server: ServerThread, workdir: Path) -> None:
         self.executable = executable
         self.server = server
         self.workdir = workdir
@@ -116,6 +117,7 @@ class Tap:
             timeout=TAP_TIMEOUT,
             check=False,
         )
+        (self.workdir / "tap.log").open("a").write(completed.stderr)
         assert completed.returncode == 0, (
             f"tap-salesforce {' '.join(args)} exited {completed.returncode}:\n"
             + completed.stderr[-5000:]
@@ -131,7 +133,9 @@ class Tap:
         state_path = self.workdir / f"state-{name}.json"
         catalog_path.write_text(json.dumps(catalog))
         state_path.write_text(json.dumps(state))
-        completed = self.run("--catalog", str(catalog_path), "--state", str(state_path))
+        # tap-salesforce 2.8.1 reads the selection only from `--properties` (singer's older
+        # name for the catalog); given `--catalog` alone it logs in and silently syncs nothing.
+        completed = self.run("--properties", str(catalog_path), "--state", str(state_path))
         return TapRun(completed.stdout, completed.stderr)
 
 
@@ -170,12 +174,13 @@ def seed(org: Org) -> None:
                 for n in range(3)
             ],
         )
+        # Generation 0 is more than a page (2,000 rows), so the tap follows nextRecordsUrl.
         system_insert(
             org,
             "Lead",
             [
                 {"LastName": f"Lead {generation}-{n}", "Company": "Leads Inc", "Status": "Open"}
-                for n in range(4)
+                for n in range(LEADS_PER_GENERATION[generation])
             ],
         )
         org.clock.advance(17)
@@ -216,7 +221,7 @@ def _stamp(record: dict[str, Any]) -> int:
 
 
 def test_tap_discovers_and_syncs_incrementally(
-    tap: Path, served: EmulatorServer, org: Org, tmp_path: Path
+    tap: Path, served: ServerThread, org: Org, tmp_path: Path
 ) -> None:
     seed(org)
     runner = Tap(tap, served, tmp_path)
@@ -239,6 +244,13 @@ def test_tap_discovers_and_syncs_incrementally(
     for obj in STREAMS:
         assert _bookmark(state, obj) == max(stamps[obj].values()), obj
         assert {r["Id"] for r in first.records(obj)} == set(stamps[obj])
+    # Paging: the tap re-sends `?q=` with each nextRecordsUrl, which must be ignored there.
+    assert "/queryAll/" in first.stderr
+    leads_by_id = {r["Id"]: r for r in first.records("Lead")}
+    sample = leads_by_id[_ids(org, "Lead")[1]]
+    assert sample["Company"] == "Leads Inc"
+    assert sample["Name"] == sample["LastName"]
+    assert sample["Address"] is None or isinstance(sample["Address"], dict)
     deleted = [r for r in first.records("Lead") if r["IsDeleted"]]
     assert [r["Id"] for r in deleted] == [_ids(org, "Lead")[0]]
 
@@ -253,6 +265,8 @@ def test_tap_discovers_and_syncs_incrementally(
     changed["Account"].add(new_account)
 
     second = runner.sync(selected, state, "second")
+    # The bookmark goes back into SOQL as an unquoted literal with six fractional digits.
+    assert ".000000Z" in second.stderr
     for obj in STREAMS:
         # The tap asks for SystemModstamp >= bookmark, so rows stamped exactly at the
         # bookmark come back again alongside the changed ones.

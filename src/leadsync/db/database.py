@@ -27,7 +27,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import OperationalError
 
 from ..errors import DatabaseError, PersonNotFound, ValidationError
-from . import activities, changes, custom_fields, persons
+from . import activities, changes, custom_fields, persons, sync_state
 from .changes import LOCAL
 from .custom_fields import CustomField, DescribedField
 from .engine import DEFAULT_URL, WRITE, make_engine
@@ -205,6 +205,25 @@ class LeadDatabase:
     def mark_changes_processed(self, ids: Iterable[int], *, run_id: int | None = None) -> None:
         with self.transaction() as conn:
             changes.mark_processed(conn, ids, at=self.clock(), run_id=run_id)
+
+    # -- Sync state (the engine works on `sync_state` inside `transaction()` directly) -------
+
+    def acquire_sync_lock(self, holder: str, *, ttl: dt.timedelta) -> bool:
+        """True if `holder` now runs the sync (one sync at a time, across processes)."""
+        with self.transaction() as conn:
+            return sync_state.acquire_lock(conn, holder, at=self.clock(), ttl=ttl)
+
+    def release_sync_lock(self, holder: str) -> None:
+        with self.transaction() as conn:
+            sync_state.release_lock(conn, holder)
+
+    def list_sync_runs(self, *, limit: int = 100) -> list[dict[str, Any]]:
+        with self._reading() as conn:
+            return sync_state.list_runs(conn, limit=limit)
+
+    def list_sync_errors(self, *, include_resolved: bool = False) -> list[dict[str, Any]]:
+        with self._reading() as conn:
+            return sync_state.list_errors(conn, include_resolved=include_resolved)
 
 
 def open_database(

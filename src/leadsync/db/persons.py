@@ -160,13 +160,17 @@ class Target:
     column: str | None
 
 
+_READ_ONLY = {
+    Group.OWNER: "read-only: owner fields change only through Change Owner",
+    Group.SYNC: "read-only: maintained by leadsync and the Salesforce sync",
+}
+
+
 def _target(name: str, custom: Mapping[str, CustomField], record_id: int | None) -> Target:
     spec = BY_NAME.get(name)
     if spec is not None:
         if not spec.editable:
-            why = "owner fields change only through Change Owner" if spec.group is Group.OWNER \
-                else "it is maintained by leadsync and the Salesforce sync"
-            raise ValidationError(name, f"read-only: {why}", record_id=record_id)
+            raise ValidationError(name, _READ_ONLY[spec.group], record_id=record_id)
         table: Literal["person", "company"] = (
             "company" if spec.group is Group.COMPANY else "person"
         )
@@ -265,8 +269,7 @@ def _changed(
 
 def _write_person(
     conn: Connection, person: Row[Any], changes: Mapping[Target, tuple[Any, Any]], *,
-    source: str,
-    at: dt.datetime,
+    source: str, at: dt.datetime,
 ) -> None:
     if not changes:
         return
@@ -291,9 +294,10 @@ def _write_company(
             select(companies).where(companies.c.id == person.company_id).with_for_update()
         ).first()
     if company is None:  # first company field of a person without a company: its own row
+        if all(value is None for value in values.values()):
+            return
         company_id = _insert_company(conn, {}, {}, at)
-        conn.execute(update(persons).where(persons.c.id == person.id)
-                     .values(company_id=company_id, updated_at=at))
+        conn.execute(update(persons).where(persons.c.id == person.id).values(company_id=company_id))
         company = conn.execute(select(companies).where(companies.c.id == company_id)).one()
     changes = _changed(company._mapping, values)
     if not changes:
@@ -304,15 +308,14 @@ def _write_company(
         columns["custom"] = {**(company.custom or {}), **custom}
     conn.execute(update(companies).where(companies.c.id == company.id)
                  .values(**columns, updated_at=at))
+    # Every person of the company sees the new value. For an account's company that is a
+    # local fan-out, never pushed; for a person's own company it is a pushable lead edit.
+    members = list(conn.scalars(
+        select(persons.c.id).where(persons.c.company_id == company.id).order_by(persons.c.id)))
+    conn.execute(update(persons).where(persons.c.company_id == company.id).values(updated_at=at))
     shared = company.sfdc_account_id is not None
-    members = [person.id]
-    if shared:  # every person of the account sees the new value: fan out, locally only
-        members = list(conn.scalars(select(persons.c.id).where(
-            persons.c.company_id == company.id).order_by(persons.c.id)))
-        conn.execute(update(persons).where(persons.c.company_id == company.id)
-                     .values(updated_at=at))
+    entity, entity_id = ("company", company.id) if shared else ("person", person.id)
     for target, (old, new) in changes.items():
-        entity, entity_id = ("company", company.id) if shared else ("person", person.id)
         _log_change(conn, entity, entity_id, members, target.name, old, new,
                     source=source, at=at, local_only=shared)
 

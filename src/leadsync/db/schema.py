@@ -28,6 +28,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    func,
     true,
 )
 
@@ -103,7 +104,7 @@ persons = Table(
     "persons",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("email", String, index=True),
+    Column("email", String),
     Column("salutation", String),
     Column("first_name", String),
     Column("last_name", String),
@@ -131,6 +132,8 @@ persons = Table(
     *_timestamps(),
     CheckConstraint("sfdc_type IN ('Lead', 'Contact')", name="sfdc_type"),
 )
+# Emails are looked up case-insensitively; several persons may share one (as in Salesforce).
+Index("ix_persons_email_lower", func.lower(persons.c.email))
 
 activities = Table(
     "activities",

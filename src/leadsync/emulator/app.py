@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
@@ -117,14 +118,17 @@ class Gate:
         if kind == "slow":
             await asyncio.sleep(delay)
             return
-        if kind == "drop":
+        if kind == "timeout":
+            # No answer for `delay` seconds (a client's read timeout fires first), then the
+            # connection goes away like a dropped one.
+            await asyncio.sleep(delay)
+        if kind in ("drop", "timeout"):
+            # Start a response and abort it mid-body: a server would otherwise turn an
+            # exception before the response into a 500, which is not a dropped connection.
             await send({"type": "http.response.start", "status": 200,
                         "headers": [(b"content-length", b"1000")]})
             await send({"type": "http.response.body", "body": b"[", "more_body": True})
-            raise ConnectionAbortedError("fault injection: connection dropped")
-        if kind == "timeout":
-            await asyncio.sleep(delay)
-            raise ConnectionAbortedError("fault injection: timed out")
+            raise DroppedConnection(f"fault injection: connection dropped ({kind})")
         raise fault_error(kind)
 
     async def _guarded(
@@ -164,6 +168,14 @@ class Gate:
         if limit_header:
             response.headers["Sforce-Limit-Info"] = self.org.limits.header()
         await response(scope, receive, send)
+
+
+class DroppedConnection(httpx.RemoteProtocolError, ConnectionAbortedError):
+    """Raised out of the app to drop the connection (fault kinds drop and timeout).
+
+    Over a socket the server closes it mid-body and the client sees a protocol error. In
+    process (`httpx.ASGITransport`, Starlette's TestClient) the app's exception reaches the
+    client as is, so it is an httpx transport error too: client code handles both alike."""
 
 
 def fault_error(kind: str) -> SalesforceError:

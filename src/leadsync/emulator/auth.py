@@ -64,7 +64,7 @@ def invalid_assertion() -> AuthError:
 
 def find_client(org: Org, client_id: str | None) -> OAuthClient:
     for client in org.definition.oauth_clients:
-        if client_id and secrets.compare_digest(client.client_id, client_id):
+        if client_id and secrets.compare_digest(client.client_id.encode(), client_id.encode()):
             return client
     raise unknown_client()
 
@@ -333,8 +333,8 @@ def _jwt_grant(
         _verify_signature(assertion, client.jwt_public_key)
     if not _audience_ok(claims.get("aud"), org, origin):
         raise AuthError("invalid_grant", "audience is invalid")
-    expires = claims.get("exp")
-    if not isinstance(expires, int | float) or isinstance(expires, bool):
+    expires = _expiry(claims.get("exp"))
+    if expires is None:
         raise invalid_assertion()
     if expires + JWT_LEEWAY_SECONDS < org.clock.now():
         raise AuthError("invalid_grant", "expired authorization code")
@@ -342,6 +342,20 @@ def _jwt_grant(
     if user is None or not user.is_active:
         raise AuthError("invalid_grant", "user hasn't approved this consumer")
     return token_response(org, user, client, scope="api", signed=False)
+
+
+def _expiry(value: Any) -> float | None:
+    """`exp` as epoch seconds; simple-salesforce sends it as a string of digits."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
 
 
 def _verify_signature(assertion: str, registered: str) -> None:

@@ -160,6 +160,18 @@ def begin_upload(job: IngestJob) -> Any:
     return open(job.upload_path, "wb")
 
 
+def note_header(job: IngestJob) -> None:
+    """Remember the upload's columns, so results of a job not yet run still have them."""
+    rows = _rows(job)
+    try:
+        job.columns = _header(job, rows)
+    except (BatchFailure, csv.Error):
+        job.columns = []
+    finally:
+        if hasattr(rows, "close"):
+            rows.close()
+
+
 def upload_too_large(job: IngestJob) -> SalesforceError:
     job.upload_path.unlink(missing_ok=True)
     with job.lock:
@@ -169,8 +181,9 @@ def upload_too_large(job: IngestJob) -> SalesforceError:
     )
 
 
-def patch(registry: JobRegistry, job: IngestJob, body: Any) -> None:
-    """`{"state": "UploadComplete"}` starts processing; `{"state": "Aborted"}` stops the job."""
+def patch(registry: JobRegistry, job: IngestJob, body: Any) -> str:
+    """`{"state": "UploadComplete"}` starts processing; `{"state": "Aborted"}` stops the job.
+    Returns the state the call moved the job to."""
     state = body.get("state") if isinstance(body, dict) else None
     now = registry.org.clock.now()
     if state == "UploadComplete":
@@ -179,11 +192,16 @@ def patch(registry: JobRegistry, job: IngestJob, body: Any) -> None:
                 raise job_state_error(f"Closing already {job.state} Job not allowed")
             job.set_state("UploadComplete", now)
         registry.start(job, lambda: _run(registry, job))
-        return
+        return "UploadComplete"
     if state == "Aborted":
-        if not job.set_state("Aborted", now):
-            raise job_state_error(f"Aborting already {_past(job.state)} Job not allowed")
-        return
+        with job.lock:
+            was_open = job.state == "Open"
+            if not job.set_state("Aborted", now):
+                raise job_state_error(f"Aborting already {_past(job.state)} Job not allowed")
+        if was_open:
+            # No worker will run: report the uploaded rows here. (Otherwise the worker does.)
+            _leave_unprocessed(job)
+        return "Aborted"
     raise job_state_error(f"Invalid state transition to {state!r} for an ingest job")
 
 

@@ -113,7 +113,7 @@ def _check_bulk_support(compiled: query.CompiledQuery) -> None:
             "FUNCTIONALITY_NOT_ENABLED",
             "Parent-child relationship queries (sub-queries) are not supported in Bulk Query",
         )
-    if compiled.count_only:
+    if compiled.count_only or getattr(compiled, "aggregate", False):
         raise SalesforceError(
             "FUNCTIONALITY_NOT_ENABLED", "Aggregate queries are not supported in Bulk Query"
         )
@@ -137,26 +137,22 @@ def _run(registry: JobRegistry, job: QueryJob, compiled: query.CompiledQuery) ->
 
 
 def _write_rows(job: QueryJob, rows: Iterator[list[str]]) -> bool:
-    """Write all rows to the result file in big chunks; False when the job was aborted."""
-    buffer = io.StringIO()
-    writer = csv_writer(buffer, job.column_delimiter, job.line_ending)
-    offset = 0
-    with open(job.data_path, "wb") as out:
-        while True:
-            chunk = list(itertools.islice(rows, INDEX_STRIDE))
-            if not chunk:
-                break
+    """Write all rows to the result file, noting where every `INDEX_STRIDE`-th row starts;
+    False when the job was aborted meanwhile."""
+    with open(job.data_path, "wb") as raw:
+        # newline="" keeps the dialect's own line endings; flushed at each indexed row.
+        text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        writer = csv_writer(text, job.column_delimiter, job.line_ending)
+        while chunk := list(itertools.islice(rows, INDEX_STRIDE)):
             if job.aborted:
                 return False
+            text.flush()
+            job.offsets.append(raw.tell())
             writer.writerows(chunk)
-            data = buffer.getvalue().encode("utf-8")
-            buffer.seek(0)
-            buffer.truncate()
-            out.write(data)
-            job.offsets.append(offset)
-            offset += len(data)
-            job.size = offset
             job.processed += len(chunk)
+        text.flush()
+        job.size = raw.tell()
+        text.detach()
     return True
 
 

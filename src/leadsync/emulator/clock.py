@@ -20,6 +20,11 @@ class Clock:
                 return self._frozen
             return time.time() + self._offset
 
+    @property
+    def frozen(self) -> bool:
+        with self._lock:
+            return self._frozen is not None
+
     def now(self) -> int:
         return int(self.now_float())
 

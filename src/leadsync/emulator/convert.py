@@ -335,7 +335,31 @@ class _Conversion:
 
     # -- writes ------------------------------------------------------------------------------
 
+    def _check_unique(
+        self, object_name: str, values: dict[str, Any], record_id: str | None = None
+    ) -> None:
+        """Copied values must not collide with a unique field (say LeadSync_Id__c)."""
+        obj = self.org.schema.get(object_name)
+        assert obj is not None
+        for name, value in values.items():
+            definition = obj.field(name)
+            if definition is None or not definition.unique or _is_empty(value):
+                continue
+            clash = self.conn.execute(
+                f'SELECT "Id" FROM {quote(obj.name)} WHERE {quote(definition.name)} = ? '
+                'AND "IsDeleted" = 0 AND "Id" IS NOT ?',
+                (value, record_id),
+            ).fetchone()
+            if clash is not None:
+                raise SalesforceError(
+                    "DUPLICATE_VALUE",
+                    f"duplicate value found: {definition.name} duplicates value on record "
+                    f"with id: {clash[0]}",
+                    fields=[definition.name],
+                )
+
     def _insert(self, object_name: str, values: dict[str, Any]) -> str:
+        self._check_unique(object_name, values)
         [record_id] = system_insert(
             self.org, object_name, [values], now=self.now, user_id=self.session.user_id
         )
@@ -343,6 +367,7 @@ class _Conversion:
 
     def _update(self, object_name: str, record_id: str, values: dict[str, Any]) -> None:
         """A user-driven change: the audit fields move even when no value did."""
+        self._check_unique(object_name, values, record_id)
         obj = self.org.schema.get(object_name)
         assert obj is not None
         self.org.store.update_row(

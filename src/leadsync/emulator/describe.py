@@ -23,25 +23,71 @@ if TYPE_CHECKING:
 # Every type tap-salesforce accepts (it aborts discovery on anything else).
 TAP_FIELD_TYPES = frozenset(
     {
-        "id", "string", "picklist", "textarea", "phone", "url", "reference", "multipicklist",
-        "combobox", "encryptedstring", "email", "complexvalue", "masterrecord",
-        "datacategorygroupreference", "double", "currency", "percent", "int", "long",
-        "datetime", "date", "time", "boolean", "base64", "byte", "address", "location",
-        "anyType", "calculated", "json",
+        "id",
+        "string",
+        "picklist",
+        "textarea",
+        "phone",
+        "url",
+        "reference",
+        "multipicklist",
+        "combobox",
+        "encryptedstring",
+        "email",
+        "complexvalue",
+        "masterrecord",
+        "datacategorygroupreference",
+        "double",
+        "currency",
+        "percent",
+        "int",
+        "long",
+        "datetime",
+        "date",
+        "time",
+        "boolean",
+        "base64",
+        "byte",
+        "address",
+        "location",
+        "anyType",
+        "calculated",
+        "json",
     }
 )
 _PICKLIST_TYPES = frozenset({"picklist", "multipicklist", "combobox"})
 _NUMERIC_DECIMAL = frozenset({"double", "currency", "percent"})
 _NOT_GROUPABLE = frozenset(
-    {"double", "currency", "percent", "datetime", "textarea", "multipicklist", "address",
-     "location", "base64", "encryptedstring", "time", "anyType", "json"}
+    {
+        "double",
+        "currency",
+        "percent",
+        "datetime",
+        "textarea",
+        "multipicklist",
+        "address",
+        "location",
+        "base64",
+        "encryptedstring",
+        "time",
+        "anyType",
+        "json",
+    }
 )
 _NOT_AGGREGATABLE = frozenset(
-    {"boolean", "multipicklist", "address", "location", "base64", "encryptedstring", "anyType",
-     "json"}
+    {
+        "boolean",
+        "multipicklist",
+        "address",
+        "location",
+        "base64",
+        "encryptedstring",
+        "anyType",
+        "json",
+    }
 )
 _COMPOUND = frozenset({"address", "location"})
-_LOOKUP_NAMES = frozenset({"id", "email", "name", "username", "company", "alias"})
+_LOOKUP_NAMES = frozenset({"id", "email", "name", "username"})
 # Children whose rows go when the parent goes.
 _CASCADE_CHILDREN = frozenset({"CampaignMember", "CampaignMemberStatus", "OpportunityContactRole"})
 _MASTER_RECORD_TYPE = "012000000000000AAA"
@@ -164,7 +210,9 @@ def field_describe(obj: SObjectDef, definition: FieldDef, profile: Profile) -> d
         "nameField": definition.name_field,
         "namePointing": polymorphic,
         "nillable": definition.nillable,
-        "permissionable": definition.nillable and not definition.calculated and kind != "id"
+        "permissionable": definition.nillable
+        and not definition.calculated
+        and kind != "id"
         and (definition.createable or definition.updateable),
         "picklistValues": _picklist_values(definition),
         "polymorphicForeignKey": polymorphic,

@@ -82,6 +82,12 @@ class ObjectAccess:
         self.unique = [f for f in stored if f.unique and f.name != "Id"]
         name_field = obj.field("Name")
         self.calculated_name = name_field is not None and name_field.calculated
+        # `Account` in {"Account": {"Ext__c": "x"}} names the AccountId field.
+        self.relationships = {
+            f.relationship_name.lower(): self.fields[key]
+            for key, f in obj.fields.items()
+            if f.type == "reference" and f.relationship_name
+        }
 
 
 def _default(definition: FieldDef) -> Any:
@@ -174,6 +180,10 @@ def coerce(
         if key == "attributes":
             continue
         entry = access.fields.get(key.lower())
+        if entry is None and isinstance(raw, Mapping):
+            entry = access.relationships.get(key.lower())
+            if entry is not None:
+                raw = _external_ref(entry.definition, raw)
         if entry is None or not entry.visible:
             unknown.append(invalid_field(access.obj, key))
             continue
@@ -192,6 +202,12 @@ def coerce(
         if not (entry.createable if creating else entry.updateable):
             locked.append(definition.name)
             continue
+        if isinstance(raw, ExternalRef | SalesforceError):
+            if isinstance(raw, SalesforceError):
+                bad.append(raw)
+            else:
+                out[definition.name] = raw
+            continue
         try:
             if entry.plain_text and type(raw) is str and raw and len(raw) <= entry.max_length:
                 out[definition.name] = raw
@@ -204,6 +220,30 @@ def coerce(
     if locked:
         return out, [read_only(locked)]
     return out, bad
+
+
+@dataclass(frozen=True)
+class ExternalRef:
+    """A lookup given by a parent's external id, resolved against the store in a batch."""
+
+    definition: FieldDef
+    target_type: str | None
+    key_field: str
+    value: Any
+
+
+def _external_ref(definition: FieldDef, raw: Mapping[str, Any]) -> ExternalRef | SalesforceError:
+    attributes = raw.get("attributes")
+    target = attributes.get("type") if isinstance(attributes, Mapping) else None
+    keys = [k for k in raw if k != "attributes"]
+    if len(keys) != 1 or (target is not None and not isinstance(target, str)):
+        return SalesforceError(
+            "INVALID_FIELD",
+            f"A relationship reference ({definition.relationship_name}) names exactly one "
+            "external id field",
+            fields=[definition.name],
+        )
+    return ExternalRef(definition, target, keys[0], raw[keys[0]])
 
 
 def check_value(definition: FieldDef, value: Any) -> Any:
@@ -371,6 +411,7 @@ class BatchChecks:
         for group in by_object.values():
             obj = group[0].obj
             access = self.access(obj)
+            self._resolve_external_refs(group)
             self._check_references(access, group)
             if obj.name == "CampaignMember":
                 self._check_campaign_members(group)
@@ -381,6 +422,74 @@ class BatchChecks:
             for definition in access.unique:
                 self._check_unique(obj, definition, group)
             self._check_duplicate_rules(obj, group)
+
+    def _resolve_external_refs(self, group: list[Candidate]) -> None:
+        """Swap parents named by external id for their ids: one query per parent field."""
+        pending: dict[tuple[str, str], list[tuple[Candidate, str, Any]]] = defaultdict(list)
+        for candidate in valid(group):
+            for name, value in candidate.provided.items():
+                if isinstance(value, ExternalRef):
+                    found = self._ref_key(value)
+                    if isinstance(found, SalesforceError):
+                        candidate.errors.append(found)
+                    else:
+                        pending[(found[0].name, found[1].name)].append((candidate, name, found[2]))
+        for (target_name, key_name), entries in pending.items():
+            target = self.org.schema.get(target_name)
+            assert target is not None
+            key_def = target.fields[key_name.lower()]
+            fold = folder(key_def)
+            holders: dict[Any, list[str]] = defaultdict(list)
+            values = (value for _, _, value in entries)
+            for record_id, value in self._select_by(
+                target, key_name, values, ("Id", key_name), live_only=True
+            ):
+                holders[fold(value)].append(record_id)
+            for candidate, name, value in entries:
+                ids = holders.get(fold(value), [])
+                if len(ids) == 1:
+                    candidate.provided[name] = candidate.row[name] = ids[0]
+                    candidate.changes[name] = ids[0]
+                    continue
+                candidate.errors.append(
+                    SalesforceError(
+                        "INVALID_FIELD" if not ids else "DUPLICATE_EXTERNAL_ID",
+                        f"Foreign key external ID: {value} not found for field {key_name} in "
+                        f"entity {target_name}"
+                        if not ids
+                        else f"{key_name}: more than one record found for external id field: "
+                        f"[{', '.join(sorted(ids))}]",
+                        fields=[name],
+                    )
+                )
+
+    def _ref_key(self, ref: ExternalRef) -> tuple[SObjectDef, FieldDef, Any] | SalesforceError:
+        targets = ref.definition.reference_to
+        name = ref.target_type or (targets[0] if len(targets) == 1 else "")
+        target = self.org.schema.get(name)
+        if target is None or target.name not in targets:
+            return SalesforceError(
+                "INVALID_FIELD",
+                f"Cannot find the target object of {ref.definition.relationship_name}: "
+                "give attributes.type",
+                fields=[ref.definition.name],
+            )
+        key_def = target.field(ref.key_field)
+        if (
+            key_def is None
+            or not (key_def.external_id or key_def.name == "Id")
+            or not self.profile.can_see(target.name, key_def.name)
+        ):
+            return SalesforceError(
+                "INVALID_FIELD",
+                f"Field name provided, {ref.key_field} is not an External ID or indexed field "
+                f"for {target.name}",
+                fields=[ref.definition.name],
+            )
+        try:
+            return target, key_def, to_db(key_def, ref.value)
+        except SalesforceError as error:
+            return error
 
     def _check_references(self, access: ObjectAccess, group: list[Candidate]) -> None:
         for definition in access.references:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import operator
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +32,6 @@ from .validation import (
     invalid_cross_reference,
     missing_required,
     object_access,
-    object_for_id,
     required_missing,
     valid,
 )
@@ -43,14 +42,6 @@ if TYPE_CHECKING:
     from .sessions import Session
 
 _CHUNK = 500
-# Children deleted with their parent, as the platform's cascade does.
-CASCADES: dict[str, tuple[tuple[str, str], ...]] = {
-    "Account": (("Contact", "AccountId"), ("Opportunity", "AccountId")),
-    "Contact": (("CampaignMember", "ContactId"), ("OpportunityContactRole", "ContactId")),
-    "Lead": (("CampaignMember", "LeadId"),),
-    "Opportunity": (("OpportunityContactRole", "OpportunityId"),),
-    "Campaign": (("CampaignMember", "CampaignId"),),
-}
 
 
 @dataclass
@@ -122,7 +113,7 @@ class _Call:
     # -- building candidates ------------------------------------------------------------------
 
     def insert(self, index: int, obj: SObjectDef, values: Any) -> Candidate:
-        candidate = Candidate(index, obj, None, inserting=True, created=True)
+        candidate = Candidate(index, obj, None, inserting=True)
         if not obj.createable:
             candidate.errors.append(_not_allowed("inserted", obj))
             return candidate
@@ -166,7 +157,7 @@ class _Call:
         existing: dict[str, Any] | None,
         values: Any,
     ) -> Candidate:
-        candidate = Candidate(index, obj, record_id, created=False)
+        candidate = Candidate(index, obj, record_id)
         error = self._update_blocker(obj, existing, values)
         if error is not None:
             candidate.errors.append(error)
@@ -226,12 +217,11 @@ class _Call:
 
     def finish(self, candidates: list[Candidate], all_or_none: bool) -> list[SaveResult]:
         """Write the valid candidates (or none of them) and answer in input order."""
-        failed = any(c.errors for c in candidates)
-        if all_or_none and failed:
-            return [_failure(c.errors or [rolled_back()]) for c in candidates]
+        if all_or_none and any(c.errors for c in candidates):
+            return [failed(c.errors or [rolled_back()]) for c in candidates]
         self._write(list(valid(candidates)))
         return [
-            SaveResult(c.record_id, True, [], c.created) if c.ok else _failure(c.errors)
+            SaveResult(c.record_id, True, [], c.created) if c.ok else failed(c.errors)
             for c in candidates
         ]
 
@@ -268,7 +258,7 @@ class _Call:
         return self.org.store.fetch(self.conn, obj, ids)
 
 
-def _failure(errors: list[SalesforceError]) -> SaveResult:
+def failed(errors: list[SalesforceError]) -> SaveResult:
     return SaveResult(None, False, errors)
 
 
@@ -282,7 +272,7 @@ def _not_a_record() -> SalesforceError:
     return SalesforceError("JSON_PARSER_ERROR", "Can not deserialize SObject: not a JSON object")
 
 
-def _malformed_id(value: Any) -> SalesforceError:
+def malformed_id(value: Any) -> SalesforceError:
     return SalesforceError("MALFORMED_ID", f"malformed id {value}")
 
 
@@ -354,7 +344,7 @@ def _update_candidates(
     candidates = []
     for index, (obj, (_, _, values), entry) in enumerate(zip(objects, items, ids, strict=True)):
         if isinstance(entry, SalesforceError):
-            candidates.append(Candidate(index, obj, None, errors=[entry], created=False))
+            candidates.append(Candidate(index, obj, None, errors=[entry]))
         else:
             candidates.append(call.update(index, obj, entry, existing.get(entry), values))
     return candidates
@@ -462,6 +452,9 @@ def _upsert_candidates(
             candidates.append(call.insert(index, obj, values))
         if folded is not None:
             seen.add(folded)
+    for candidate in candidates:
+        # Only upserts say whether they created; failures say nothing.
+        candidate.created = None if candidate.errors else candidate.inserting
     return candidates
 
 
@@ -503,147 +496,15 @@ def delete(
     org: Org, session: Session, ids: Sequence[str], *, all_or_none: bool = False
 ) -> list[SaveResult]:
     """Move records (and their cascaded children) to the recycle bin."""
-    return _bin(org, session, ids, all_or_none, deleting=True)
+    from .recycle import move  # late: recycle builds on this module
+
+    return move(org, session, ids, all_or_none, deleting=True)
 
 
 def undelete(
     org: Org, session: Session, ids: Sequence[str], *, all_or_none: bool = False
 ) -> list[SaveResult]:
     """Restore records from the recycle bin, with the children their delete took along."""
-    return _bin(org, session, ids, all_or_none, deleting=False)
+    from .recycle import move
 
-
-def _bin(
-    org: Org, session: Session, ids: Sequence[str], all_or_none: bool, *, deleting: bool
-) -> list[SaveResult]:
-    with org.store.write() as conn, org.store.savepoint(conn, "writes_bin"):
-        call = _Call(org, session, conn)
-        resolved: list[tuple[str, SObjectDef] | SalesforceError] = []
-        wanted: dict[str, list[str]] = defaultdict(list)
-        seen: set[str] = set()
-        for raw in ids:
-            entry = _resolve_id(org, session, raw, deleting)
-            if not isinstance(entry, SalesforceError):
-                if entry[0] in seen:
-                    entry = SalesforceError("DUPLICATE_ID", f"Duplicate id in list: {entry[0]}")
-                else:
-                    seen.add(entry[0])
-                    wanted[entry[1].name].append(entry[0])
-            resolved.append(entry)
-        states: dict[str, tuple[int, int]] = {}
-        for name, object_ids in wanted.items():
-            obj = org.schema.get(name)
-            assert obj is not None
-            for record_id, is_deleted, stamp in _states(conn, obj, object_ids):
-                states[record_id] = (is_deleted, stamp)
-        candidates = []
-        for index, entry in enumerate(resolved):
-            if isinstance(entry, SalesforceError):
-                candidates.append(Candidate(index, _placeholder(org), None, errors=[entry]))
-                continue
-            record_id, obj = entry
-            candidate = Candidate(index, obj, record_id)
-            state = states.get(record_id)
-            if state is None:
-                candidate.errors.append(invalid_cross_reference())
-            elif deleting and state[0]:
-                candidate.errors.append(entity_is_deleted())
-            elif not deleting and not state[0]:
-                candidate.errors.append(
-                    SalesforceError("UNDELETE_FAILED", "Entity is not in the recycle bin")
-                )
-            candidates.append(candidate)
-        if all_or_none and any(c.errors for c in candidates):
-            return [_failure(c.errors or [rolled_back()]) for c in candidates]
-        by_object: dict[str, list[Candidate]] = defaultdict(list)
-        for candidate in valid(candidates):
-            by_object[candidate.obj.name].append(candidate)
-        for name, group in by_object.items():
-            record_ids = [c.record_id for c in group if c.record_id]
-            if deleting:
-                _cascade_delete(conn, name, record_ids, call.now)
-            else:
-                stamps = {rid: states[rid][1] for rid in record_ids}
-                _cascade_undelete(conn, name, stamps, call.now)
-        return [
-            SaveResult(c.record_id, True, []) if c.ok else _failure(c.errors) for c in candidates
-        ]
-
-
-def _resolve_id(
-    org: Org, session: Session, raw: Any, deleting: bool
-) -> tuple[str, SObjectDef] | SalesforceError:
-    record_id = normalize_id(raw) if isinstance(raw, str) else None
-    obj = object_for_id(org, record_id) if record_id else None
-    if record_id is None or obj is None:
-        return _malformed_id(raw)
-    if not session.profile.can_see_object(obj.name) or not obj.deletable:
-        return SalesforceError(
-            "INSUFFICIENT_ACCESS_OR_READONLY", "insufficient access rights on object id"
-        )
-    return record_id, obj
-
-
-def _placeholder(org: Org) -> SObjectDef:
-    return next(iter(org.schema))
-
-
-def _states(
-    conn: sqlite3.Connection, obj: SObjectDef, ids: list[str]
-) -> Iterator[tuple[str, int, int]]:
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        yield from conn.execute(
-            f'SELECT "Id", "IsDeleted", "SystemModstamp" FROM {quote(obj.name)} '
-            f'WHERE "Id" IN ({", ".join("?" * len(chunk))})',
-            chunk,
-        )
-
-
-def _cascade_delete(conn: sqlite3.Connection, object_name: str, ids: list[str], now: int) -> None:
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        marks = ", ".join("?" * len(chunk))
-        conn.execute(
-            f'UPDATE {quote(object_name)} SET "IsDeleted" = 1, "SystemModstamp" = ? '
-            f'WHERE "Id" IN ({marks}) AND "IsDeleted" = 0',
-            [now, *chunk],
-        )
-        for child, column in CASCADES.get(object_name, ()):
-            children = [
-                row[0]
-                for row in conn.execute(
-                    f'SELECT "Id" FROM {quote(child)} WHERE {quote(column)} IN ({marks}) '
-                    'AND "IsDeleted" = 0',
-                    chunk,
-                )
-            ]
-            if children:
-                _cascade_delete(conn, child, children, now)
-
-
-def _cascade_undelete(
-    conn: sqlite3.Connection, object_name: str, stamps: dict[str, int], now: int
-) -> None:
-    """Restore rows, then the children deleted in the same second as their parent."""
-    ids = list(stamps)
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        marks = ", ".join("?" * len(chunk))
-        conn.execute(
-            f'UPDATE {quote(object_name)} SET "IsDeleted" = 0, "SystemModstamp" = ? '
-            f'WHERE "Id" IN ({marks})',
-            [now, *chunk],
-        )
-        for child, column in CASCADES.get(object_name, ()):
-            children = {
-                child_id: stamp
-                for child_id, parent_id, stamp in conn.execute(
-                    f'SELECT "Id", {quote(column)}, "SystemModstamp" FROM {quote(child)} '
-                    f'WHERE {quote(column)} IN ({marks}) AND "IsDeleted" = 1',
-                    chunk,
-                )
-                if stamp == stamps.get(parent_id)
-            }
-            if children:
-                _cascade_undelete(conn, child, children, now)
+    return move(org, session, ids, all_or_none, deleting=False)

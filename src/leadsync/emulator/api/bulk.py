@@ -60,7 +60,8 @@ async def create_query_job(request: Request) -> Response:
     job = await run_in_threadpool(
         bulk_query.create, _registry(request), ctx.session, ctx.version, body
     )
-    info = job.info(full=False)
+    # Salesforce answers the create call before the job runs, whatever happens next.
+    info = {**job.info(full=False), "state": "UploadComplete"}
     await run_in_threadpool(job.done.wait, SETTLE_SECONDS)
     return json_response(info)
 
@@ -122,10 +123,11 @@ async def get_ingest_job(request: Request) -> Response:
 async def patch_ingest_job(request: Request) -> Response:
     job = _ingest_job(request)
     body = await _json_body(request)
-    bulk_ingest.patch(_registry(request), job, body)
-    if job.state == "UploadComplete":
+    state = bulk_ingest.patch(_registry(request), job, body)
+    info = {**job.info(full=False), "state": state}
+    if state == "UploadComplete":
         await run_in_threadpool(job.done.wait, SETTLE_SECONDS)
-    return json_response(job.info(full=False))
+    return json_response(info)
 
 
 async def delete_ingest_job(request: Request) -> Response:
@@ -155,6 +157,7 @@ async def upload_batch(request: Request) -> Response:
         handle.close()
     if too_large:
         raise bulk_ingest.upload_too_large(job)
+    await run_in_threadpool(bulk_ingest.note_header, job)
     return Response(status_code=201)
 
 
@@ -175,7 +178,8 @@ def _resource(methods: dict[str, Handler]) -> Handler:
     """One endpoint per path, so an unsupported method gets Salesforce's 405 envelope."""
 
     async def endpoint(request: Request) -> Response:
-        handler = methods.get(request.method)
+        method = "GET" if request.method == "HEAD" else request.method
+        handler = methods.get(method)
         if handler is None:
             allowed = ",".join(methods)
             raise SalesforceError(

@@ -20,7 +20,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from .. import serialize, writes
-from ..app import ApiContext, api_context, dispatch_internal, json_response
+from ..app import CONTEXT_KEY, ApiContext, api_context, dispatch_internal, json_response
 from ..errors import SalesforceError, json_parser_error
 from ..ids import normalize_id
 from ..org import API_VERSIONS
@@ -91,8 +91,7 @@ def _record_type(record: Any) -> str | None:
 
 def _values(record: Mapping[str, Any], *, drop_id: bool = False) -> dict[str, Any]:
     return {
-        k: v for k, v in record.items()
-        if k != "attributes" and not (drop_id and k.lower() == "id")
+        k: v for k, v in record.items() if k != "attributes" and not (drop_id and k.lower() == "id")
     }
 
 
@@ -108,6 +107,8 @@ def _merged(
     early: dict[int, SalesforceError],
     run: Callable[[list[int]], list[writes.SaveResult]],
     all_or_none: bool,
+    *,
+    upsert: bool = False,
 ) -> list[dict[str, Any]]:
     """Per-record results in input order: records refused before DML keep their error, the
     rest go to `run`; with allOrNone one refusal means nothing is written at all."""
@@ -118,10 +119,14 @@ def _merged(
         ]
     todo = [i for i in range(count) if i not in early]
     done = dict(zip(todo, run(todo), strict=True)) if todo else {}
-    return [
-        (done[i] if i in done else writes.SaveResult(None, False, [early[i]])).as_json()
-        for i in range(count)
-    ]
+    results = []
+    for i in range(count):
+        result = done[i] if i in done else writes.SaveResult(None, False, [early[i]])
+        if not upsert:
+            # Only upsert results say whether a record was created.
+            result = writes.SaveResult(result.id, result.success, result.errors)
+        results.append(result.as_json())
+    return results
 
 
 def _check_types(ctx: ApiContext, records: Sequence[Any]) -> dict[int, SalesforceError]:
@@ -163,7 +168,11 @@ def collection_update(ctx: ApiContext, body: Any) -> list[dict[str, Any]]:
 
     def run(todo: list[int]) -> list[writes.SaveResult]:
         items = [
-            (str(_record_type(records[i])), _record_id(records[i]), _values(records[i], drop_id=True))
+            (
+                str(_record_type(records[i])),
+                _record_id(records[i]),
+                _values(records[i], drop_id=True),
+            )
             for i in todo
         ]
         return writes.update(ctx.org, ctx.session, items, all_or_none=all_or_none)
@@ -192,7 +201,7 @@ def collection_upsert(
             ctx.org, ctx.session, obj.name, field_name, chosen, all_or_none=all_or_none
         )
 
-    return _merged(len(records), early, run, all_or_none)
+    return _merged(len(records), early, run, all_or_none, upsert=True)
 
 
 def _id_list(raw: Any) -> list[str]:
@@ -213,7 +222,7 @@ def collection_delete(ctx: ApiContext, params: Mapping[str, str]) -> list[dict[s
     ids = _id_list(params.get("ids", ""))
     all_or_none = _flag(params.get("allOrNone"), "allOrNone")
     results = writes.delete(ctx.org, ctx.session, ids, all_or_none=all_or_none)
-    return [r.as_json() for r in results]
+    return [writes.SaveResult(r.id, r.success, r.errors).as_json() for r in results]
 
 
 def collection_retrieve(
@@ -229,10 +238,10 @@ def collection_retrieve(
     else:
         raise SalesforceError("MISSING_ARGUMENT", "fields parameter not specified")
     columns = serialize.columns(obj, ctx.session.profile, fields)
-    return _rows(ctx, obj, ids, columns, conn)
+    return visible_rows(ctx, obj, ids, columns, conn)
 
 
-def _rows(
+def visible_rows(
     ctx: ApiContext,
     obj: SObjectDef,
     ids: Sequence[str],
@@ -296,7 +305,7 @@ class SubResult:
         return 200 <= self.status < 300
 
 
-def _error_result(error: SalesforceError) -> SubResult:
+def error_result(error: SalesforceError) -> SubResult:
     return SubResult(error.status, {}, error.as_rest())
 
 
@@ -312,18 +321,52 @@ def sub_url(url: Any) -> tuple[str, str, str]:
     return match.group(1), (match.group(2) or "").rstrip("/"), match.group(3) or ""
 
 
+def _routing_error(status: int, method: str, path: str) -> SalesforceError:
+    """The envelope for a sub-request no route answered in JSON (unknown path or method)."""
+    if status == 405:
+        return SalesforceError("METHOD_NOT_ALLOWED", f"HTTP Method '{method}' not allowed.", 405)
+    if status == 404:
+        return SalesforceError("NOT_FOUND", "The requested resource does not exist", 404)
+    return SalesforceError("UNKNOWN_EXCEPTION", f"{method} {path} failed", status)
+
+
 def _kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {_KEPT_HEADERS[k.lower()]: v for k, v in headers.items() if k.lower() in _KEPT_HEADERS}
+
+
+def _at_version(request: Request, version: str) -> Request:
+    """The request as seen by a sub-request on `version`, so its URLs echo that version."""
+    ctx = api_context(request)
+    if ctx.version == version:
+        return request
+    scope = dict(request.scope)
+    scope[CONTEXT_KEY] = ApiContext(ctx.org, ctx.session, version)
+    return Request(scope)
 
 
 async def _dispatch(request: Request, method: str, url: Any, body: Any) -> SubResult:
     try:
         version, path, query = sub_url(url)
     except SalesforceError as error:
-        return _error_result(error)
+        return error_result(error)
+    if path in ("/composite", "/composite/batch"):
+        # Composite calls do not nest, on the platform either.
+        return error_result(
+            SalesforceError("INVALID_INPUT", f"{path} is not supported as a sub-request")
+        )
     target = f"/services/data/v{version}{path}" + (f"?{query}" if query else "")
-    status, headers, parsed = await dispatch_internal(request, method, target, body)
-    return SubResult(status, _kept_headers(headers), parsed)
+    status, headers, parsed = await dispatch_internal(
+        _at_version(request, version), method, target, body
+    )
+    kept = _kept_headers(headers)
+    if status >= 400 and parsed is None:
+        parsed = _routing_error(status, method, path).as_rest()
+    if status == 201 and "Location" not in kept and isinstance(parsed, dict):
+        # A created row's answer names where it lives, as the platform's does.
+        parts = path.strip("/").split("/")
+        if parts[0] == "sobjects" and len(parts) in (2, 4) and isinstance(parsed.get("id"), str):
+            kept["Location"] = f"/services/data/v{version}/sobjects/{parts[1]}/{parsed['id']}"
+    return SubResult(status, kept, parsed)
 
 
 # -- /composite/batch -----------------------------------------------------------------------
@@ -350,9 +393,17 @@ async def composite_batch(request: Request) -> Response:
     halted = False
     for method, entry in checked:
         if halted:
-            results.append({"statusCode": 412, "result": [
-                {"errorCode": "BATCH_PROCESSING_HALTED",
-                 "message": "Batch processing halted per request"}]})
+            results.append(
+                {
+                    "statusCode": 412,
+                    "result": [
+                        {
+                            "errorCode": "BATCH_PROCESSING_HALTED",
+                            "message": "Batch processing halted per request",
+                        }
+                    ],
+                }
+            )
             continue
         outcome = await _dispatch(request, method, entry.get("url"), entry.get("richInput"))
         results.append({"statusCode": outcome.status, "result": outcome.body})
@@ -363,8 +414,8 @@ async def composite_batch(request: Request) -> Response:
 
 def _too_many_subrequests() -> SalesforceError:
     return SalesforceError(
-        "LIMIT_EXCEEDED", f"Limit Exceeded: a request can hold at most {MAX_SUBREQUESTS} "
-        "sub-requests"
+        "LIMIT_EXCEEDED",
+        f"Limit Exceeded: a request can hold at most {MAX_SUBREQUESTS} sub-requests",
     )
 
 
@@ -393,8 +444,9 @@ def _sub_requests(body: Any) -> tuple[list[SubRequest], bool]:
         reference = entry.get("referenceId")
         if not isinstance(reference, str) or not _REFERENCE_ID.match(reference):
             raise SalesforceError(
-                "INVALID_INPUT", f"Provided referenceId ('{reference}') must start with a letter "
-                "or a number, and it can contain only letters, numbers and underscores ('_')."
+                "INVALID_INPUT",
+                f"Provided referenceId ('{reference}') must start with a letter "
+                "or a number, and it can contain only letters, numbers and underscores ('_').",
             )
         if reference in seen:
             raise SalesforceError("INVALID_INPUT", f"Duplicate referenceId provided: {reference}")
@@ -405,7 +457,7 @@ def _sub_requests(body: Any) -> tuple[list[SubRequest], bool]:
     return subs, _flag(parsed.get("allOrNone"), "allOrNone")
 
 
-class _Unresolved(Exception):
+class Unresolved(Exception):
     def __init__(self, text: str, name: str) -> None:
         super().__init__(text)
         self.text = text
@@ -444,11 +496,11 @@ def resolve(value: Any, done: Mapping[str, SubResult]) -> Any:
         name, path = match.group(1), match.group(2)
         result = done.get(name)
         if result is None or not result.ok:
-            raise _Unresolved(name + path, name)
+            raise Unresolved(name + path, name)
         try:
             return _walk(result.body, path)
         except (KeyError, ValueError):
-            raise _Unresolved(name + path, name) from None
+            raise Unresolved(name + path, name) from None
 
     whole = _REFERENCE.fullmatch(value)
     if whole is not None:
@@ -462,16 +514,13 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _unresolved(error: _Unresolved) -> SubResult:
-    return _halted(
-        f"Invalid reference specified. No value for {error.text} found in {error.name}."
-    )
+def unresolved_result(error: Unresolved) -> SubResult:
+    return _halted(f"Invalid reference specified. No value for {error.text} found in {error.name}.")
 
 
-def _rolled_back() -> SubResult:
+def rolled_back_result() -> SubResult:
     return _halted(
-        "The transaction was rolled back since another operation in the same transaction "
-        "failed."
+        "The transaction was rolled back since another operation in the same transaction failed."
     )
 
 
@@ -505,8 +554,8 @@ async def _run_each(request: Request, subs: list[SubRequest]) -> list[SubResult]
     for sub in subs:
         try:
             url, body = resolve(sub.url, done), resolve(sub.body, done)
-        except _Unresolved as error:
-            result = _unresolved(error)
+        except Unresolved as error:
+            result = unresolved_result(error)
         else:
             result = await _dispatch(request, sub.method, url, body)
         done[sub.reference_id] = result
@@ -535,4 +584,3 @@ def routes() -> list[BaseRoute]:
         found.append(Route(base + suffix, endpoint, methods=methods))
         found.append(Route(base + suffix + "/", endpoint, methods=methods))
     return found
-

@@ -40,9 +40,7 @@ async def global_describe(request: Request) -> Response:
 async def basic_info(request: Request) -> Response:
     ctx = api_context(request)
     name = request.path_params["sobject"]
-    return _respond(
-        request, describe.basic_info(ctx.org, ctx.session.profile, ctx.version, name)
-    )
+    return _respond(request, describe.basic_info(ctx.org, ctx.session.profile, ctx.version, name))
 
 
 async def object_describe(request: Request) -> Response:

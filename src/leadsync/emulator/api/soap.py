@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -10,6 +12,8 @@ from starlette.routing import BaseRoute, Route
 
 from .. import soap
 from ..app import org_of
+
+log = logging.getLogger("leadsync.emulator.soap")
 
 # Salesforce refuses SOAP bodies over 50 MB; nothing we accept comes close.
 MAX_BODY = 50 * 1024 * 1024
@@ -23,7 +27,13 @@ async def endpoint(request: Request) -> Response:
     if len(payload) > MAX_BODY:
         fault = soap.SoapFault("Client", "Request body too large", client=True)
         return _xml(500, soap.fault_document(api, fault))
-    status, document = await run_in_threadpool(soap.handle, org, api, version, payload)
+    try:
+        status, document = await run_in_threadpool(soap.handle, org, api, version, payload)
+    except Exception:
+        # A bug must still answer in the SOAP envelope clients parse, never a traceback.
+        log.exception("unexpected error in a SOAP call")
+        fault = soap.SoapFault("UNKNOWN_EXCEPTION", "An unexpected error occurred.")
+        return _xml(500, soap.fault_document(api, fault))
     return _xml(status, document)
 
 

@@ -131,7 +131,7 @@ async def record_resource(request: Request) -> Response:
             )
         return await _upsert(ctx, request, obj, obj.fields["id"], None)
     record_id = _record_id(ctx, obj, segment)
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         row = await run_in_threadpool(_live_row, ctx, obj, record_id)
         return _record_response(ctx, request, obj, row)
     await run_in_threadpool(_live_row, ctx, obj, record_id)

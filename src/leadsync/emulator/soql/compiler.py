@@ -25,7 +25,19 @@ _BIG = 2**62
 # Functions that only relabel a value (currency is single, labels equal values here).
 PASSTHROUGH_FUNCS = frozenset({"TOLABEL", "FORMAT", "CONVERTCURRENCY"})
 AGGREGATE_FUNCS = frozenset({"COUNT", "COUNT_DISTINCT", "SUM", "AVG", "MIN", "MAX"})
-_UNGROUPABLE = frozenset({"datetime", "double", "currency", "percent", "multipicklist"})
+_UNGROUPABLE = frozenset(
+    {
+        "datetime",
+        "double",
+        "currency",
+        "percent",
+        "multipicklist",
+        "textarea",
+        "base64",
+        "encryptedstring",
+        "time",
+    }
+)
 _INT = FieldDef("expr", "int")
 _DOUBLE = FieldDef("expr", "double")
 
@@ -500,7 +512,7 @@ class Compiler:
             return None
         if not literal.text.isdigit():
             raise self.malformed(literal.pos, f"unexpected token: '{literal.text}'")
-        return min(int(literal.text), _BIG)
+        return _BIG if len(literal.text) > 18 else int(literal.text)
 
     def _count_sql(self, table: str, where: Frag, limit: Frag) -> Frag:
         joins = self.joins(filter_only=True)

@@ -277,8 +277,8 @@ def _span_compare(sql: str, op: str, span: Span) -> Frag:
 
 
 def _number(text: str) -> int | float:
-    if "." in text:
+    digits = text.lstrip("+-")
+    # SQLite integers are 64-bit; longer literals compare as reals (inf past float range).
+    if "." in text or len(digits) > 18:
         return float(text)
-    value = int(text)
-    # SQLite integers are 64-bit; larger literals compare as reals.
-    return value if -(2**63) <= value < 2**63 else float(value)
+    return int(text)

@@ -235,7 +235,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("persons", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_persons_company_id"), ["company_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_persons_email"), ["email"], unique=False)
+        batch_op.create_index("ix_persons_email_lower", [sa.text("lower(email)")], unique=False)
 
     op.create_table(
         "sync_changes",
@@ -465,7 +465,7 @@ def downgrade() -> None:
 
     op.drop_table("sync_changes")
     with op.batch_alter_table("persons", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_persons_email"))
+        batch_op.drop_index("ix_persons_email_lower")
         batch_op.drop_index(batch_op.f("ix_persons_company_id"))
 
     op.drop_table("persons")
