@@ -7,7 +7,7 @@ box: scripts and people read the same message.
 from __future__ import annotations
 
 import sys
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 import typer.core
@@ -22,9 +22,9 @@ app = typer.Typer(
 
 # Documented, local-only demo credentials of the emulated org (design notes §4).
 DEMO_USERS = ("sync@example.com", "admin@example.com")
-DEMO_PASSWORD = "password"  # noqa: S105 - insecure demo credential, documented as such
+DEMO_PASSWORD = "password"
 DEMO_CLIENT_ID = "leadsync"
-DEMO_CLIENT_SECRET = "leadsync-secret"  # noqa: S105 - insecure demo credential
+DEMO_CLIENT_SECRET = "leadsync-secret"
 
 
 def fail(command: str, message: str, code: int = 1) -> NoReturn:
@@ -35,12 +35,14 @@ def fail(command: str, message: str, code: int = 1) -> NoReturn:
 class OneLineErrors(typer.core.TyperCommand):
     """Reports a bad option as one line (`leadsync NAME: error: ...`), exit code 2."""
 
-    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+    # `ctx` is typer's vendored click Context, which typer does not export under a public name.
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         try:
             return super().parse_args(ctx, args)
         except typer.TyperException as error:
             # Typer vendors click; its usage errors derive from TyperException.
-            text = getattr(error, "format_message", lambda: str(error))()
+            formatter = getattr(error, "format_message", None)
+            text = formatter() if callable(formatter) else str(error)
             typer.echo(f"leadsync {self.name}: error: {_one_line_text(text)}", err=True)
             raise typer.Exit(2) from None
 
@@ -59,9 +61,7 @@ def emulator(
     records: int | None = typer.Option(None, help="Number of demo leads (default 200)."),
     org_file: str | None = typer.Option(None, help="Org definition TOML (default: demo org)."),
     api_limit: int | None = typer.Option(None, help="Daily API request limit."),
-    session_lifetime: int | None = typer.Option(
-        None, help="Access token lifetime in seconds."
-    ),
+    session_lifetime: int | None = typer.Option(None, help="Access token lifetime in seconds."),
 ) -> None:
     """Serve a local Salesforce org (REST, SOAP, Bulk 2.0, OAuth) until Ctrl+C."""
     from .emulator.orgfile import OrgFileError
@@ -78,8 +78,14 @@ def emulator(
         sock = listen(host, port)
     except OSError as exc:
         fail("emulator", f"cannot listen on {host}:{port}: {exc.strerror or exc}")
-    options = OrgOptions(db=db, org_file=org_file, seed=seed, records=records,
-                         api_limit=api_limit, session_lifetime=session_lifetime)
+    options = OrgOptions(
+        db=db,
+        org_file=org_file,
+        seed=seed,
+        records=records,
+        api_limit=api_limit,
+        session_lifetime=session_lifetime,
+    )
     try:
         org, summary = build_org(options)
     except (OrgFileError, SeedError, ValueError, OSError) as exc:
@@ -90,8 +96,15 @@ def emulator(
         fail("emulator", f"cannot open the org: {_one_line(exc)}")
     url = base_url(sock)
     users = [user.username for user in org.definition.users]
-    _banner(url, org.definition.name, db, summary.describe(), host,
-            demo_credentials=org_file is None, users=users)
+    _banner(
+        url,
+        org.definition.name,
+        db,
+        summary.describe(),
+        host,
+        demo_credentials=org_file is None,
+        users=users,
+    )
     try:
         serve(org, sock)
     finally:
@@ -108,8 +121,16 @@ def _one_line_text(text: str) -> str:
     return " ".join(text.split())
 
 
-def _banner(url: str, name: str, db: str | None, seeded: str, host: str, *,
-            demo_credentials: bool, users: list[str]) -> None:
+def _banner(
+    url: str,
+    name: str,
+    db: str | None,
+    seeded: str,
+    host: str,
+    *,
+    demo_credentials: bool,
+    users: list[str],
+) -> None:
     lines = [
         f"leadsync emulator: {name} at {url}",
         f"  data:        {db or 'in memory (lost on exit)'}; {seeded}",

@@ -33,9 +33,7 @@ def error_code(response: httpx.Response) -> str:
 # -- status ---------------------------------------------------------------------------------
 
 
-def test_status_reports_the_org_without_a_session_and_uncounted(
-    http: TestClient, org: Org
-) -> None:
+def test_status_reports_the_org_without_a_session_and_uncounted(http: TestClient, org: Org) -> None:
     before = org.limits.used
     response = http.get("/_emulator/status")
     assert response.status_code == 200
@@ -186,8 +184,10 @@ def test_fault_rules_can_be_listed_and_cleared(http: TestClient, sf: ApiClient) 
 
 
 def test_a_list_of_rules_is_accepted(http: TestClient) -> None:
-    response = http.post("/_emulator/faults", json=[
-        {"kind": "unavailable", "count": 1}, {"kind": "lock", "count": 1}])
+    response = http.post(
+        "/_emulator/faults",
+        json=[{"kind": "unavailable", "count": 1}, {"kind": "lock", "count": 1}],
+    )
     assert response.status_code == 201
     assert [r["kind"] for r in response.json()] == ["unavailable", "lock"]
 
@@ -254,9 +254,7 @@ def test_clock_can_be_frozen_advanced_set_and_released(http: TestClient, org: Or
     assert abs(released["now"] - 1_700_000_000) < 5
 
 
-def test_advancing_the_clock_expires_sessions(
-    http: TestClient, sf: ApiClient, org: Org
-) -> None:
+def test_advancing_the_clock_expires_sessions(http: TestClient, sf: ApiClient, org: Org) -> None:
     http.post("/_emulator/clock", json={"advance": org.sessions.lifetime_seconds + 1})
     assert error_code(sf.get(LIMITS)) == "INVALID_SESSION_ID"
 

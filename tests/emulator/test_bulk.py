@@ -486,7 +486,7 @@ def test_ingest_update_blank_cells_keep_values_and_na_clears(sf: ApiClient, org:
     ok = results(sf, job_id, "successfulResults")
     assert [(r["sf__Id"], r["sf__Created"]) for r in ok] == [(first, "false"), (second, "false")]
     failed = results(sf, job_id, "failedResults")
-    assert failed[0]["sf__Error"] == "MISSING_ARGUMENT:Id not specified in an update call: --"
+    assert failed[0]["sf__Error"] == "MISSING_ARGUMENT:Id not specified in an update call:--"
     assert failed[1]["sf__Id"] == "00Q000000000000AAA"
     rows = {r["Id"]: r for r in sf.query("SELECT Id, Title, Email FROM Lead")["records"]}
     assert (rows[first]["Title"], rows[first]["Email"]) == ("Boss", None)
@@ -656,3 +656,24 @@ def test_ingest_job_lifecycle_listing_and_delete(sf: ApiClient) -> None:
     gone = sf.get(f"jobs/ingest/{job_id}/successfulResults")
     assert gone.status_code == 404 and error_code(gone) == "NOT_FOUND"
     assert sf.get(f"jobs/ingest/{job_id}/batches").status_code == 405
+
+
+def test_aborting_a_closed_job_before_it_runs_leaves_all_rows_unprocessed(
+    sf: ApiClient, org: Org
+) -> None:
+    with bulk.registry(org).hold():
+        created = sf.post("jobs/ingest", json={"object": "Lead", "operation": "insert"})
+        job_id = created.json()["id"]
+        sf.put(
+            f"jobs/ingest/{job_id}/batches",
+            content=b"LastName,Company\nA,B\nC,D\n",
+            headers={"Content-Type": "text/csv"},
+        )
+        sf.patch(f"jobs/ingest/{job_id}", json={"state": "UploadComplete"})
+        aborted = sf.patch(f"jobs/ingest/{job_id}", json={"state": "Aborted"})
+        assert aborted.json()["state"] == "Aborted"
+    info = wait_done(sf, "ingest", job_id)
+    assert (info["state"], info["numberRecordsProcessed"]) == ("Aborted", 0)
+    assert [r["LastName"] for r in results(sf, job_id, "unprocessedrecords")] == ["A", "C"]
+    assert results(sf, job_id, "successfulResults") == []
+    assert sf.query("SELECT COUNT() FROM Lead")["totalSize"] == 0

@@ -265,3 +265,14 @@ def test_aggregate_records_over_rest(org: Org, sf: ApiClient) -> None:
     assert body["records"] == [
         {"attributes": {"type": "AggregateResult"}, "n": 3, "expr0": "p2@x.org"}
     ]
+
+
+def test_child_sub_query_over_rest(org: Org, sf: ApiClient) -> None:
+    accounts = system_insert(org, "Account", [{"Name": f"A{i:04d}"} for i in range(250)])
+    system_insert(org, "Contact", [{"LastName": "C", "AccountId": a} for a in accounts])
+    headers = {"Sforce-Query-Options": "batchSize=200"}
+    soql = "SELECT Name, (SELECT LastName FROM Contacts) FROM Account ORDER BY Name"
+    first = sf.get("query", params={"q": soql}, headers=headers).json()
+    records = all_pages(sf, first)
+    assert len(records) == 250
+    assert all(r["Contacts"]["records"][0]["LastName"] == "C" for r in records)

@@ -53,8 +53,16 @@ def test_demo_seed_builds_every_kind_of_record(seeded: Org) -> None:
     assert count(seeded, "Lead") == DEFAULT_LEADS
     assert count(seeded, "Account") == 20
     assert count(seeded, "User") > 2
-    for name in ("Opportunity", "OpportunityContactRole", "Campaign", "CampaignMemberStatus",
-                 "CampaignMember", "Task", "Event", "Product_Interest__c"):
+    for name in (
+        "Opportunity",
+        "OpportunityContactRole",
+        "Campaign",
+        "CampaignMemberStatus",
+        "CampaignMember",
+        "Task",
+        "Event",
+        "Product_Interest__c",
+    ):
         assert count(seeded, name) > 0, name
     assert count(seeded, "Group", "WHERE \"Name\" = 'Inbound Leads'") == 1
 
@@ -73,8 +81,11 @@ def test_accounts_have_three_to_eight_contacts_and_one_is_large(seeded: Org) -> 
 
 def test_related_records_point_at_existing_parents(seeded: Org) -> None:
     checks = [
-        ('"OpportunityContactRole" r JOIN "Opportunity" o ON o."Id" = r."OpportunityId" '
-         'JOIN "Contact" c ON c."Id" = r."ContactId"', "OpportunityContactRole"),
+        (
+            '"OpportunityContactRole" r JOIN "Opportunity" o ON o."Id" = r."OpportunityId" '
+            'JOIN "Contact" c ON c."Id" = r."ContactId"',
+            "OpportunityContactRole",
+        ),
         ('"CampaignMember" m JOIN "Campaign" c ON c."Id" = m."CampaignId"', "CampaignMember"),
         ('"Product_Interest__c" p JOIN "Lead" l ON l."Id" = p."Lead__c"', "Product_Interest__c"),
     ]
@@ -234,8 +245,7 @@ def _reference_make_id(prefix: str, sequence: int) -> str:
 
 def test_fast_id_maker_matches_the_reference_algorithm() -> None:
     generator = random.Random(7)
-    sequences = [*range(0, 5000), *(generator.randrange(62**10) for _ in range(5000)),
-                 62**10 - 1]
+    sequences = [*range(0, 5000), *(generator.randrange(62**10) for _ in range(5000)), 62**10 - 1]
     for prefix in ("00Q", "003", "a0A", "701"):
         for sequence in sequences:
             assert ids.make_id(prefix, sequence) == _reference_make_id(prefix, sequence)

@@ -200,15 +200,25 @@ def test_query_pages_and_query_all_iter(client: Salesforce, org: Org) -> None:
     assert first["done"] is False
     assert len(first["records"]) == 2_000
     assert first["nextRecordsUrl"].startswith("/services/data/v59.0/query/")
+    # Writes between pages do not shift the result set the locator walks.
+    seed_leads(org, 10, prefix="Late")
     rest = client.query_more(first["nextRecordsUrl"], identifier_is_url=True)
     assert rest["done"] is True
     assert len(rest["records"]) == 500
     names = [r["LastName"] for r in first["records"] + rest["records"]]
     assert names == sorted(names)
 
-    streamed = [r["Id"] for r in client.query_all_iter("SELECT Id FROM Lead")]
-    assert sorted(streamed) == sorted(ids)
-    assert client.query_all("SELECT Id FROM Lead")["totalSize"] == 2_500
+    everything = [r["Id"] for r in client.query_all_iter("SELECT Id FROM Lead")]
+    assert len(everything) == len(set(everything)) == 2_510
+    assert set(ids) <= set(everything)
+    assert client.query_all("SELECT Id FROM Lead")["totalSize"] == 2_510
+
+
+def test_query_batch_size_header(client: Salesforce, org: Org) -> None:
+    seed_leads(org, 450)
+    page = client.query("SELECT Id FROM Lead", headers={"Sforce-Query-Options": "batchSize=200"})
+    assert len(page["records"]) == 200
+    assert page["done"] is False
 
 
 def test_query_all_includes_deleted_rows(client: Salesforce, org: Org) -> None:
@@ -410,3 +420,9 @@ def test_bulk2_insert_upsert_and_results(client: Salesforce, tmp_path: Path) -> 
     assert client.Lead.get_by_custom_id("LeadSync_Id__c", "b1")["Title"] == "Physicist"
     total: dict[str, Any] = client.query("SELECT COUNT() FROM Lead")
     assert total["totalSize"] == 3
+
+    doomed = client.Lead.get_by_custom_id("LeadSync_Id__c", "b4")["Id"]
+    [delete] = client.bulk2.Lead.delete(records=[{"Id": doomed}], wait=BULK_WAIT)
+    assert delete["numberRecordsProcessed"] == 1
+    assert delete["numberRecordsFailed"] == 0
+    assert client.query("SELECT COUNT() FROM Lead")["totalSize"] == 2

@@ -390,3 +390,16 @@ def test_odd_paths_never_answer_500(sf: ApiClient, path: str, method: str) -> No
 def test_head_reads_like_get(sf: ApiClient) -> None:
     record_id = create(sf)
     assert sf.request("HEAD", f"sobjects/Lead/{record_id}").status_code == 200
+
+
+def test_upsert_and_get_through_the_id_field(sf: ApiClient) -> None:
+    record_id = create(sf)
+    response = sf.patch(f"sobjects/Lead/Id/{record_id}", json={"Title": "Countess"})
+    assert response.status_code == 200 and response.json()["created"] is False
+    got = sf.get(f"sobjects/Lead/Id/{record_id}")
+    assert got.status_code == 200 and got.json()["Title"] == "Countess"
+    assert_error(
+        sf.delete(f"sobjects/User/{sf.get('sobjects/Lead/Id/' + record_id).json()['OwnerId']}"),
+        400,
+        "INSUFFICIENT_ACCESS_OR_READONLY",
+    )

@@ -21,10 +21,12 @@ from typing import Any
 
 import pytest
 
+from leadsync.emulator import writes
 from leadsync.emulator.dml import system_insert
 from leadsync.emulator.oauth_flow import mint_refresh_token
 from leadsync.emulator.org import Org
 from leadsync.emulator.server import ServerThread
+from leadsync.emulator.sessions import Session
 from tests.support.redirect import EMULATOR_HOST
 from tests.support.tapenv import TAP_VERSION, ensure_tap_venv
 
@@ -185,25 +187,19 @@ def seed(org: Org) -> None:
         )
         org.clock.advance(17)
     # A deleted row: the tap reads with queryAll, so it must come back with IsDeleted true.
-    _system_update(org, "Lead", _ids(org, "Lead")[0], {"IsDeleted": 1})
+    [result] = writes.delete(org, admin_session(org), [_ids(org, "Lead")[0]])
+    assert result.success, result.as_json()
+
+
+def admin_session(org: Org) -> Session:
+    user = org.find_user("admin@example.com")
+    assert user is not None
+    return org.sessions.issue(user.id, user.username, user.profile, CLIENT_ID)
 
 
 def _ids(org: Org, obj: str) -> list[str]:
     rows = org.store.reader().execute(f'SELECT "Id" FROM "{obj}" ORDER BY "Id"').fetchall()
     return [str(r[0]) for r in rows]
-
-
-def _system_update(org: Org, obj: str, record_id: str, values: dict[str, Any]) -> None:
-    now = org.clock.now()
-    definition = org.schema.get(obj)
-    assert definition is not None
-    with org.store.write() as conn:
-        org.store.update_row(
-            conn,
-            definition,
-            record_id,
-            {**values, "LastModifiedDate": now, "SystemModstamp": now},
-        )
 
 
 def _modstamps(org: Org, obj: str) -> dict[str, int]:
@@ -214,10 +210,6 @@ def _modstamps(org: Org, obj: str) -> dict[str, int]:
 def _bookmark(state: dict[str, Any], stream: str) -> int:
     value = state["bookmarks"][stream]["SystemModstamp"]
     return int(datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp())
-
-
-def _stamp(record: dict[str, Any]) -> int:
-    return int(datetime.fromisoformat(record["SystemModstamp"].replace("Z", "+00:00")).timestamp())
 
 
 def test_tap_discovers_and_syncs_incrementally(
@@ -258,9 +250,9 @@ def test_tap_discovers_and_syncs_incrementally(
     org.clock.advance(60)
     leads, contacts = _ids(org, "Lead"), _ids(org, "Contact")
     changed = {"Lead": {leads[2], leads[5]}, "Contact": {contacts[1]}, "Account": set()}
-    for obj in ("Lead", "Contact"):
-        for record_id in changed[obj]:
-            _system_update(org, obj, record_id, {"LastName": f"Changed {record_id[-4:]}"})
+    edits = [(obj, i, {"LastName": f"Changed {i[-4:]}"}) for obj in STREAMS for i in changed[obj]]
+    results = writes.update(org, admin_session(org), edits)
+    assert all(r.success for r in results), [r.as_json() for r in results]
     [new_account] = system_insert(org, "Account", [{"Name": "Latecomer"}])
     changed["Account"].add(new_account)
 
@@ -274,7 +266,7 @@ def test_tap_discovers_and_syncs_incrementally(
         returned = {r["Id"] for r in second.records(obj)}
         assert returned == changed[obj] | on_boundary, obj
         assert _bookmark(second.final_state(), obj) == org.clock.now(), obj
-    renamed = {r["Id"]: r["LastName"] for r in second.records("Lead")}
+    renamed = {r["Id"]: r["Name"] for r in second.records("Lead")}
     assert all(renamed[i].startswith("Changed") for i in changed["Lead"])
 
 

@@ -536,3 +536,47 @@ def test_each_validation_rule_kind(
         [target],
     )
     assert create_one(org, sync, "Lead", lead(**{target: good})).success
+
+
+def test_parents_can_be_named_by_external_id(org: Org, sync: Session) -> None:
+    person = create_one(org, sync, "Lead", lead(LeadSync_Id__c="p-7"))
+    campaign = create_one(org, sync, "Campaign", {"Name": "Spring"})
+    member = create_one(
+        org,
+        sync,
+        "CampaignMember",
+        {
+            "CampaignId": campaign.id,
+            "Lead": {"attributes": {"type": "Lead"}, "LeadSync_Id__c": "P-7"},
+        },
+    )
+    assert member.id is not None
+    assert row(org, "CampaignMember", member.id)["LeadId"] == person.id
+    interest = create_one(
+        org, sync, "Product_Interest__c", {"Name": "x", "lead__r": {"LeadSync_Id__c": "p-7"}}
+    )
+    assert interest.id is not None
+    assert row(org, "Product_Interest__c", interest.id)["Lead__c"] == person.id
+    missing = only_error(
+        create_one(org, sync, "Product_Interest__c", {"Lead__r": {"LeadSync_Id__c": "nobody"}})
+    )
+    assert missing.code == "INVALID_FIELD"
+    assert missing.message == (
+        "Foreign key external ID: nobody not found for field LeadSync_Id__c in entity Lead"
+    )
+    not_external = only_error(
+        create_one(org, sync, "Product_Interest__c", {"Lead__r": {"Email": "a@b.co"}})
+    )
+    assert not_external.message == (
+        "Field name provided, Email is not an External ID or indexed field for Lead"
+    )
+
+
+def test_objects_that_refuse_the_operation_and_non_record_values(org: Org, admin: Session) -> None:
+    [profile] = writes.create(org, admin, [("Profile", {"Name": "Hacker"})])
+    assert only_error(profile).code == "INVALID_TYPE_FOR_OPERATION"
+    first, second = writes.create(org, admin, [("Lead", ["not", "a", "record"]), ("Lead", lead())])  # type: ignore[list-item]
+    assert only_error(first).code == "JSON_PARSER_ERROR" and second.success
+    error = only_error(create_one(org, admin, "Lead", lead(Id="00Q5e000000ZZZZ")))
+    assert error.code == "INVALID_FIELD_FOR_INSERT_UPDATE"
+    assert error.message == "cannot specify Id in an insert call"

@@ -195,11 +195,12 @@ def patch(registry: JobRegistry, job: IngestJob, body: Any) -> str:
         return "UploadComplete"
     if state == "Aborted":
         with job.lock:
-            was_open = job.state == "Open"
+            not_started = job.state in ("Open", "UploadComplete")
             if not job.set_state("Aborted", now):
                 raise job_state_error(f"Aborting already {_past(job.state)} Job not allowed")
-        if was_open:
-            # No worker will run: report the uploaded rows here. (Otherwise the worker does.)
+        if not_started:
+            # No worker will process rows (one still queued sees the abort and stops), so
+            # the uploaded rows are reported here; a worker already running does it itself.
             _leave_unprocessed(job)
         return "Aborted"
     raise job_state_error(f"Invalid state transition to {state!r} for an ingest job")
@@ -263,15 +264,16 @@ class _Outputs:
 
 
 def _error_text(errors: Sequence[SalesforceError]) -> str:
-    """`CODE:message:fields --`, the way Salesforce writes `sf__Error`."""
-    return "; ".join(f"{e.code}:{e.message}:{','.join(e.fields)} --" for e in errors)
+    """`CODE:message:fields --` (`CODE:message:--` without fields), as in `sf__Error`."""
+    return "; ".join(
+        f"{e.code}:{e.message}:{','.join(e.fields) + ' ' if e.fields else ''}--" for e in errors
+    )
 
 
 def _run(registry: JobRegistry, job: IngestJob) -> None:
     org = registry.org
     if not job.set_state("InProgress", org.clock.now()):
-        _leave_unprocessed(job)
-        return
+        return  # aborted before it started: the abort reported the rows as unprocessed
     outputs = _Outputs(job)
     try:
         finished = _process(registry, job, outputs)
@@ -280,7 +282,8 @@ def _run(registry: JobRegistry, job: IngestJob) -> None:
         _leave_unprocessed(job)
         job.set_state("Failed", org.clock.now(), error=f"InvalidBatch : {failure}")
         return
-    outputs.close()
+    finally:
+        outputs.close()
     if finished:
         job.set_state("JobComplete", org.clock.now())
 

@@ -6,6 +6,7 @@ serves `nextRecordsUrl` pages from a fixed snapshot.
 from __future__ import annotations
 
 import contextlib
+import operator
 import sqlite3
 import threading
 from collections import OrderedDict
@@ -20,7 +21,7 @@ from .ids import KEY_PREFIXES, make_id
 from .schema import FieldDef, Profile, Schema
 from .soql.compiler import Compiler
 from .soql.parser import parse
-from .soql.plan import OutCompound, OutEntry, OutParent, OutValue, Plan
+from .soql.plan import OutChild, OutCompound, OutEntry, OutParent, OutValue, Plan
 from .values import csv_converter, format_datetime_json
 
 if TYPE_CHECKING:
@@ -69,19 +70,28 @@ class CompiledQuery:
         return _run(conn, self.plan.select.sql, self.plan.select.params)
 
     def record_builder(self, version: str) -> RecordBuilder:
+        """Row -> REST record (child sub-queries need `build_records`, which has a conn)."""
         builder = self._builders.get(version)
         if builder is None:
-            builder = self._builders[version] = _record_builder(self.schema, self.plan, version)
+            builder = _record_builder(self.schema, self.plan, _base(version), None)
+            self._builders[version] = builder
         return builder
+
+    def build_records(
+        self, conn: sqlite3.Connection, rows: Sequence[Row], version: str
+    ) -> list[dict[str, Any]]:
+        if self.has_subquery:
+            build = _record_builder(self.schema, self.plan, _base(version), conn)
+        else:
+            build = self.record_builder(version)
+        return [build(row) for row in rows]
 
     def iter_json_records(self, conn: sqlite3.Connection, version: str) -> Iterator[dict[str, Any]]:
         if self.count_only:
             return
-        build = self.record_builder(version)
         cursor = self.execute(conn)
         while rows := cursor.fetchmany(2000):
-            for row in rows:
-                yield build(row)
+            yield from self.build_records(conn, rows, version)
 
     def csv_header(self) -> list[str]:
         return [header for header, _, _ in self.plan.csv_columns]
@@ -128,7 +138,13 @@ Step = tuple[int, str, int, Any]
 _PLAIN, _CONVERTED, _NESTED = 0, 1, 2
 
 
-def _steps(schema: Schema, entries: list[OutEntry], base: str) -> list[Step]:
+def _base(version: str) -> str:
+    return f"/services/data/v{version}"
+
+
+def _steps(
+    schema: Schema, entries: list[OutEntry], base: str, conn: sqlite3.Connection | None
+) -> list[Step]:
     steps: list[Step] = []
     for entry in entries:
         if isinstance(entry, OutValue):
@@ -140,20 +156,45 @@ def _steps(schema: Schema, entries: list[OutEntry], base: str) -> list[Step]:
         elif isinstance(entry, OutCompound):
             steps.append((_NESTED, entry.key, -1, _compound_builder(entry)))
         elif isinstance(entry, OutParent):
-            steps.append((_NESTED, entry.key, -1, _parent_builder(schema, entry, base)))
+            steps.append((_NESTED, entry.key, -1, _parent_builder(schema, entry, base, conn)))
+        else:
+            steps.append((_NESTED, entry.key, -1, _child_builder(schema, entry, base, conn)))
     return steps
 
 
-def _fill(record: dict[str, Any], steps: list[Step], row: Row) -> dict[str, Any]:
-    for kind, key, index, extra in steps:
-        if kind == _PLAIN:
-            record[key] = row[index]
-        elif kind == _CONVERTED:
-            value = row[index]
-            record[key] = None if value is None else extra(value)
-        else:
-            record[key] = extra(row)
-    return record
+Filler = Callable[[dict[str, Any], Row], dict[str, Any]]
+
+
+def _filler(steps: list[Step]) -> Filler:
+    """A function that adds the steps' keys to a record from a row.
+
+    Every key is first set from its column in one C-level `update` (keeping select order);
+    only converted values and nested objects are then fixed up in Python.
+    """
+    keys = tuple(key for _, key, _, _ in steps)
+    indexes = [max(index, 0) for _, _, index, _ in steps]
+    fixups = [step for step in steps if step[0] != _PLAIN]
+    if not keys:
+        return lambda record, _row: record
+    getter: Callable[[Row], Any] = operator.itemgetter(*indexes)
+    if len(indexes) == 1:
+        single = indexes[0]
+
+        def getter(row: Row) -> Any:
+            return (row[single],)
+
+    def fill(record: dict[str, Any], row: Row) -> dict[str, Any]:
+        record.update(zip(keys, getter(row), strict=True))
+        for kind, key, index, extra in fixups:
+            if kind == _CONVERTED:
+                value = row[index]
+                if value is not None:
+                    record[key] = extra(value)
+            else:
+                record[key] = extra(row)
+        return record
+
+    return fill
 
 
 def _compound_builder(entry: OutCompound) -> Callable[[Row], dict[str, Any] | None]:
@@ -170,9 +211,9 @@ def _compound_builder(entry: OutCompound) -> Callable[[Row], dict[str, Any] | No
 
 
 def _parent_builder(
-    schema: Schema, entry: OutParent, base: str
+    schema: Schema, entry: OutParent, base: str, conn: sqlite3.Connection | None
 ) -> Callable[[Row], dict[str, Any] | None]:
-    steps = _steps(schema, entry.entries, base)
+    fill = _filler(_steps(schema, entry.entries, base, conn))
     id_index = entry.id_index
     if entry.polymorphic:
         names = {obj.key_prefix: obj.name for obj in schema}
@@ -185,7 +226,7 @@ def _parent_builder(
             record = {
                 "attributes": {"type": "Name", "url": f"{base}/sobjects/{actual}/{record_id}"}
             }
-            return _fill(record, steps, row)
+            return fill(record, row)
 
         return build_polymorphic
     prefix = f"{base}/sobjects/{entry.type_name}/"
@@ -195,18 +236,39 @@ def _parent_builder(
         record_id = row[id_index]
         if record_id is None:
             return None
-        return _fill({"attributes": {"type": type_name, "url": prefix + record_id}}, steps, row)
+        return fill({"attributes": {"type": type_name, "url": prefix + record_id}}, row)
 
     return build
 
 
-def _record_builder(schema: Schema, plan: Plan, version: str) -> RecordBuilder:
-    base = f"/services/data/v{version}"
-    steps = _steps(schema, plan.entries, base)
+def _child_builder(
+    schema: Schema, entry: OutChild, base: str, conn: sqlite3.Connection | None
+) -> Callable[[Row], dict[str, Any] | None]:
+    plan = entry.plan
+    build_child = _record_builder(schema, plan, base, None)
+    sql, params = plan.select.sql, plan.select.params
+    parent_index = entry.parent_index
+
+    def build(row: Row) -> dict[str, Any] | None:
+        if conn is None:
+            return None
+        # The parent's Id is the child statement's first parameter (see soql.children).
+        found = [build_child(r) for r in _run(conn, sql, (row[parent_index], *params))]
+        if not found:
+            return None
+        return {"totalSize": len(found), "done": True, "records": found}
+
+    return build
+
+
+def _record_builder(
+    schema: Schema, plan: Plan, base: str, conn: sqlite3.Connection | None
+) -> RecordBuilder:
+    fill = _filler(_steps(schema, plan.entries, base, conn))
     if plan.aggregate:
 
         def build_aggregate(row: Row) -> dict[str, Any]:
-            return _fill({"attributes": {"type": "AggregateResult"}}, steps, row)
+            return fill({"attributes": {"type": "AggregateResult"}}, row)
 
         return build_aggregate
     prefix = f"{base}/sobjects/{plan.object_name}/"
@@ -215,7 +277,7 @@ def _record_builder(schema: Schema, plan: Plan, version: str) -> RecordBuilder:
 
     def build(row: Row) -> dict[str, Any]:
         record = {"attributes": {"type": type_name, "url": prefix + row[id_index]}}
-        return _fill(record, steps, row)
+        return fill(record, row)
 
     return build
 

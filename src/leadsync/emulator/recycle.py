@@ -16,7 +16,8 @@ from .errors import SalesforceError
 from .ids import normalize_id
 from .schema import SObjectDef
 from .store import quote
-from .validation import Candidate, entity_is_deleted, invalid_cross_reference, object_for_id, valid
+from .validation import entity_is_deleted, invalid_cross_reference
+from .write_checks import Candidate, object_for_id, valid
 from .writes import SaveResult, failed, malformed_id, rolled_back
 
 if TYPE_CHECKING:

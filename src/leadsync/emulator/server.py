@@ -9,9 +9,9 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Iterator
 from types import TracebackType
 
 import uvicorn
@@ -98,7 +98,7 @@ class _QuietDrops(logging.Filter):
 _QUIET_DROPS = _QuietDrops()
 
 
-class _ForegroundServer(uvicorn.Server):  # type: ignore[misc]
+class _ForegroundServer(uvicorn.Server):
     """Stops gracefully on Ctrl+C or SIGTERM and then returns, so the caller can close the
     org (flush the API counter, remove an in-memory org's file) and exit with status 0.
     Plain uvicorn re-raises the signal after shutting down, which would kill the process
@@ -106,8 +106,9 @@ class _ForegroundServer(uvicorn.Server):  # type: ignore[misc]
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
-        originals = {sig: signal.signal(sig, self.handle_exit)
-                     for sig in (signal.SIGINT, signal.SIGTERM)}
+        originals = {
+            sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)
+        }
         try:
             yield
         finally:
@@ -115,8 +116,9 @@ class _ForegroundServer(uvicorn.Server):  # type: ignore[misc]
                 signal.signal(sig, handler)
 
 
-def make_server(org: Org, *, log_level: str = "warning",
-                server_class: type[uvicorn.Server] = uvicorn.Server) -> uvicorn.Server:
+def make_server(
+    org: Org, *, log_level: str = "warning", server_class: type[uvicorn.Server] = uvicorn.Server
+) -> uvicorn.Server:
     config = uvicorn.Config(
         create_app(org),
         log_level=log_level,
@@ -147,8 +149,9 @@ class ServerThread:
     (pass `advertise` to hand clients a different instance URL after login).
     """
 
-    def __init__(self, org: Org, *, host: str = DEFAULT_HOST, port: int = 0,
-                 advertise: str | None = None) -> None:
+    def __init__(
+        self, org: Org, *, host: str = DEFAULT_HOST, port: int = 0, advertise: str | None = None
+    ) -> None:
         self.org = org
         self._socket = listen(host, port)
         self.url = base_url(self._socket)
@@ -156,7 +159,9 @@ class ServerThread:
         org.instance_url = advertise or self.url
         self._server = make_server(org)
         self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True,
+            target=self._server.run,
+            kwargs={"sockets": [self._socket]},
+            daemon=True,
             name=f"emulator-{self.port}",
         )
 

@@ -22,20 +22,17 @@ from .ids import normalize_id
 from .schema import FieldDef, SObjectDef
 from .store import quote
 from .validation import (
-    BatchChecks,
-    Candidate,
     ObjectAccess,
     coerce,
     derive,
     entity_is_deleted,
-    folder,
     invalid_cross_reference,
     missing_required,
     object_access,
     required_missing,
-    valid,
 )
 from .values import to_db
+from .write_checks import BatchChecks, Candidate, folder, valid
 
 if TYPE_CHECKING:
     from .org import Org

@@ -123,7 +123,7 @@ async def get_ingest_job(request: Request) -> Response:
 async def patch_ingest_job(request: Request) -> Response:
     job = _ingest_job(request)
     body = await _json_body(request)
-    state = bulk_ingest.patch(_registry(request), job, body)
+    state = await run_in_threadpool(bulk_ingest.patch, _registry(request), job, body)
     info = {**job.info(full=False), "state": state}
     if state == "UploadComplete":
         await run_in_threadpool(job.done.wait, SETTLE_SECONDS)

@@ -46,8 +46,11 @@ def first_page(ctx: ApiContext, soql: str, include_deleted: bool, size: int) -> 
     except BaseException:
         conn.close()
         raise
-    build = compiled.record_builder(ctx.version)
-    records = [build(row) for row in rows]
+    try:
+        records = compiled.build_records(conn, rows, ctx.version)
+    except BaseException:
+        conn.close()
+        raise
     if len(rows) < size or len(rows) >= total:
         conn.close()
         return {"totalSize": total, "done": True, "records": records}
@@ -86,8 +89,7 @@ def next_page(ctx: ApiContext, token: str, size: int | None) -> dict[str, Any]:
         rows = open_query.fetch(offset, page)
         position = open_query.position
         total = open_query.total
-        build = open_query.compiled.record_builder(ctx.version)
-        records = [build(row) for row in rows]
+        records = open_query.compiled.build_records(open_query.conn, rows, ctx.version)
     done = len(rows) < page or position >= total
     body: dict[str, Any] = {"totalSize": total, "done": done}
     if done:

@@ -105,6 +105,9 @@ class Compiler:
         self._columns: dict[str, int] = {}
         self.root: Rel
         self.conditions = ConditionCompiler(self)
+        # Set for a child sub-query: the column matched against each parent row's Id.
+        self.link: str | None = None
+        self.has_subquery = False
 
     # -- errors -------------------------------------------------------------------------
 
@@ -266,7 +269,7 @@ class Compiler:
             group_sql = self._aggregate_select(query, entries, csv_columns)
         else:
             self.column(self.root.id_sql)
-            compound = self._plain_select(query, entries, csv_columns)
+            compound = self._plain_select(query, entries, csv_columns, include_deleted)
         where = self._where(query, include_deleted)
         having = Frag("")
         if query.having is not None:
@@ -299,6 +302,7 @@ class Compiler:
             count_only=count_only,
             aggregate=aggregate,
             uses_compound_fields=compound,
+            has_subquery=self.has_subquery,
         )
 
     def _is_count_only(self, query: nodes.Query) -> bool:
@@ -324,14 +328,17 @@ class Compiler:
         query: nodes.Query,
         entries: list[OutEntry],
         csv_columns: list[tuple[str, int, FieldDef | None]],
+        include_deleted: bool,
     ) -> bool:
+        from .children import compile_child
+
         seen: set[str] = set()
         compound = False
         for item in query.select:
             if isinstance(item, nodes.SubqueryItem):
-                raise self.malformed(
-                    item.pos, "child relationship sub-queries are not supported by this org"
-                )
+                entries.append(compile_child(self, item, include_deleted))
+                self.has_subquery = True
+                continue
             if isinstance(item, nodes.AggregateItem):
                 if item.call.arg is None:
                     raise self.malformed(item.call.pos, f"unexpected token: '{item.call.func}'")
@@ -457,6 +464,9 @@ class Compiler:
 
     def _where(self, query: nodes.Query, include_deleted: bool) -> Frag:
         parts: list[Frag] = []
+        if self.link is not None:
+            # Bound per parent row at run time: always the statement's first parameter.
+            parts.append(Frag(f"{self.root.aliases[0]}.{quote(self.link)} = ?"))
         if not include_deleted:
             parts.append(Frag(f'{self.root.aliases[0]}."IsDeleted" = 0'))
         if query.where is not None:
