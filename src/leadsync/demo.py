@@ -24,8 +24,8 @@ from .salesforce.describe import DescribeCache
 from .salesforce.soap import LeadConvert, convert_leads
 
 DEMO_CLIENT_ID = "leadsync"
-DEMO_CLIENT_SECRET = "leadsync-secret"  # noqa: S105 - documented, local-only demo credentials
-DEMO_PASSWORD = "password"  # noqa: S105 - documented, local-only demo credentials
+DEMO_CLIENT_SECRET = "leadsync-secret"
+DEMO_PASSWORD = "password"
 OBJECTS = ("Lead", "Contact", "Account", "Opportunity", "Campaign", "CampaignMember", "Task")
 
 
@@ -82,8 +82,13 @@ def _field_security(client: SalesforceClient, out: Console) -> None:
 
 def _idempotent_upsert(client: SalesforceClient, out: Console) -> None:
     person_id = str(uuid.uuid4())
-    record = {"LeadSync_Id__c": person_id, "FirstName": "Grace", "LastName": "Hopper",
-              "Company": "Navy Labs", "Email": "grace@example.com"}
+    record = {
+        "LeadSync_Id__c": person_id,
+        "FirstName": "Grace",
+        "LastName": "Hopper",
+        "Company": "Navy Labs",
+        "Email": "grace@example.com",
+    }
     first = collections.upsert(client, "Lead", "LeadSync_Id__c", [record])[0]
     again = collections.upsert(client, "Lead", "LeadSync_Id__c", [record])[0]
     out.print(
@@ -94,16 +99,24 @@ def _idempotent_upsert(client: SalesforceClient, out: Console) -> None:
 
 
 def _validation_failure(client: SalesforceClient, out: Console) -> None:
-    good = {"LeadSync_Id__c": str(uuid.uuid4()), "LastName": "Lovelace", "Company": "Analytical",
-            "Phone": "+44 20 7946 0000"}
-    bad = {"LeadSync_Id__c": str(uuid.uuid4()), "LastName": "Babbage", "Company": "Engines",
-           "Phone": "call me maybe"}
+    good = {
+        "LeadSync_Id__c": str(uuid.uuid4()),
+        "LastName": "Lovelace",
+        "Company": "Analytical",
+        "Phone": "+44 20 7946 0000",
+    }
+    bad = {
+        "LeadSync_Id__c": str(uuid.uuid4()),
+        "LastName": "Babbage",
+        "Company": "Engines",
+        "Phone": "call me maybe",
+    }
     results = collections.upsert(client, "Lead", "LeadSync_Id__c", [good, bad])
     saved = sum(r.success for r in results)
     failed = next(r for r in results if not r.success)
     out.print(
         f"\n3. Validation rules hold: {saved} of 2 leads saved; the other was refused with "
-        f"{failed.error_code} on {failed.error_fields}: \"{failed.error_message}\"."
+        f'{failed.error_code} on {failed.error_fields}: "{failed.error_message}".'
     )
 
 

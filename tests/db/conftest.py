@@ -47,15 +47,19 @@ def postgres_url() -> Iterator[str]:
     try:
         admin = psycopg.connect(_libpq(POSTGRES_ADMIN_URL), autocommit=True, connect_timeout=5)
     except psycopg.OperationalError as exc:
-        pytest.fail(f"PostgreSQL is required for these tests and {POSTGRES_ADMIN_URL} is "
-                    f"unreachable: {exc}", pytrace=False)
+        pytest.fail(
+            f"PostgreSQL is required for these tests and {POSTGRES_ADMIN_URL} is "
+            f"unreachable: {exc}",
+            pytrace=False,
+        )
     with admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         try:
             yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(False)
         finally:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-                          .format(sql.Identifier(name)))
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
 
 
 @pytest.fixture(scope="session")

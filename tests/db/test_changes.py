@@ -24,8 +24,7 @@ def change_rows(db: LeadDatabase) -> list[dict[str, Any]]:
 def test_each_changed_field_is_logged_with_old_and_new(database: LeadDatabase) -> None:
     person = database.create_person({"email": "a@example.com", "title": "Engineer"})
     assert change_rows(database) == []  # a new person is not an edit of a synced one
-    database.update_person(person["id"], {"title": "CTO", "email": "a@example.com",
-                                          "leadScore": 7})
+    database.update_person(person["id"], {"title": "CTO", "email": "a@example.com", "leadScore": 7})
     rows = change_rows(database)
     assert [(r["entity"], r["entity_id"], r["field"], r["old"], r["new"]) for r in rows] == [
         ("person", person["id"], "title", "Engineer", "CTO"),
@@ -62,8 +61,9 @@ def test_a_failed_inner_transaction_undoes_only_itself(database: LeadDatabase) -
         database.update_person(person["id"], {"title": "CTO"})
         with pytest.raises(IntegrityError), database.transaction() as conn:
             database.update_person(person["id"], {"email": "x@example.com"})
-            conn.execute(insert(persons).values(id=person["id"], custom={}, created_at=NOW,
-                                                updated_at=NOW))  # duplicate key
+            conn.execute(
+                insert(persons).values(id=person["id"], custom={}, created_at=NOW, updated_at=NOW)
+            )  # duplicate key
     after = database.get_person(person["id"])
     assert (after["title"], after["email"]) == ("CTO", None)
     assert [r["field"] for r in change_rows(database)] == ["title"]
@@ -76,20 +76,32 @@ def test_values_pulled_from_salesforce_are_not_written_to_the_outbox(
     database.update_person(person["id"], {"title": "CTO"}, source=SALESFORCE)
     assert change_rows(database) == []
     [_, change] = database.list_activities(person["id"])
-    assert change["attributes"] == {"field": "title", "oldValue": "Engineer",
-                                    "newValue": "CTO", "source": "salesforce"}
+    assert change["attributes"] == {
+        "field": "title",
+        "oldValue": "Engineer",
+        "newValue": "CTO",
+        "source": "salesforce",
+    }
 
 
 def _account_with_persons(db: LeadDatabase, count: int) -> tuple[int, list[int]]:
     ids = [db.create_person({"lastName": f"P{i}"})["id"] for i in range(count)]
     with db.transaction() as conn:
         company_id = conn.execute(
-            insert(companies).values(sfdc_account_id="001000000000001AAA", name="Acme",
-                                     industry="Energy", custom={}, created_at=NOW,
-                                     updated_at=NOW)
+            insert(companies).values(
+                sfdc_account_id="001000000000001AAA",
+                name="Acme",
+                industry="Energy",
+                custom={},
+                created_at=NOW,
+                updated_at=NOW,
+            )
         ).inserted_primary_key[0]  # type: ignore[index]
-        conn.execute(update(persons).where(persons.c.id.in_(ids))
-                     .values(company_id=company_id, sfdc_type="Contact"))
+        conn.execute(
+            update(persons)
+            .where(persons.c.id.in_(ids))
+            .values(company_id=company_id, sfdc_type="Contact")
+        )
     return int(company_id), ids
 
 
@@ -102,9 +114,13 @@ def test_company_field_edit_fans_out_locally_only(database: LeadDatabase) -> Non
         person = database.get_person(pid)
         assert person["industry"] == "Retail" and person["company"] == "Acme"
         changes = [a for a in database.list_activities(pid) if a["type"] == "Change Data Value"]
-        assert changes[-1]["attributes"] == {"field": "industry", "oldValue": "Energy",
-                                             "newValue": "Retail", "source": "leadsync",
-                                             "localOnly": True}
+        assert changes[-1]["attributes"] == {
+            "field": "industry",
+            "oldValue": "Energy",
+            "newValue": "Retail",
+            "source": "leadsync",
+            "localOnly": True,
+        }
     assert database.get_person(loner["id"])["industry"] == "Energy"
     rows = {r["field"]: r for r in change_rows(database)}
     assert (rows["industry"]["entity"], rows["industry"]["entity_id"]) == ("company", company_id)
@@ -123,6 +139,7 @@ def test_company_fields_of_a_person_without_account_are_its_own(database: LeadDa
     database.update_person(b["id"], {"company": "Beta 2"})
     rows = change_rows(database)
     assert [(r["entity"], r["field"], r["local_only"]) for r in rows] == [
-        ("person", "company", False), ("person", "numberOfEmployees", False),
+        ("person", "company", False),
+        ("person", "numberOfEmployees", False),
         ("person", "company", False),
     ]

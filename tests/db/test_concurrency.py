@@ -33,8 +33,9 @@ def test_concurrent_updates_keep_a_consistent_change_log(database: LeadDatabase)
         thread.join()
     assert errors == []
     with database.engine.connect() as conn:
-        rows = conn.execute(select(sync_changes.c.old, sync_changes.c.new)
-                            .order_by(sync_changes.c.id)).all()
+        rows = conn.execute(
+            select(sync_changes.c.old, sync_changes.c.new).order_by(sync_changes.c.id)
+        ).all()
     assert len(rows) == 3 * EDITS
     assert rows[0].old == 0
     assert all(later.old == earlier.new for earlier, later in pairwise(rows))

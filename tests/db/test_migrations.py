@@ -10,10 +10,24 @@ from leadsync.db.migrate import current_revision, head_revision
 from leadsync.db.schema import metadata
 
 EXPECTED_TABLES = {
-    "persons", "companies", "owners", "opportunities", "opportunity_roles", "campaigns",
-    "campaign_statuses", "campaign_members", "custom_object_records", "activities",
-    "sync_links", "sync_changes", "sync_watermarks", "sync_runs", "sync_errors", "sync_fields",
-    "sync_conflicts", "sync_lock",
+    "persons",
+    "companies",
+    "owners",
+    "opportunities",
+    "opportunity_roles",
+    "campaigns",
+    "campaign_statuses",
+    "campaign_members",
+    "custom_object_records",
+    "activities",
+    "sync_links",
+    "sync_changes",
+    "sync_watermarks",
+    "sync_runs",
+    "sync_errors",
+    "sync_fields",
+    "sync_conflicts",
+    "sync_lock",
 }
 
 
@@ -42,8 +56,11 @@ def test_reopening_is_idempotent(database_url: str) -> None:
 def test_email_lookups_use_the_lower_email_index(database_url: str) -> None:
     with LeadDatabase.open(database_url) as db, db.engine.connect() as conn:
         if conn.dialect.name == "sqlite":
-            plan = conn.execute(text("EXPLAIN QUERY PLAN SELECT id FROM persons "
-                                     "WHERE lower(email) = 'a@example.com'")).all()
+            plan = conn.execute(
+                text(
+                    "EXPLAIN QUERY PLAN SELECT id FROM persons WHERE lower(email) = 'a@example.com'"
+                )
+            ).all()
             assert "ix_persons_email_lower" in str(plan)
         else:
             indexes = {ix["name"] for ix in inspect(conn).get_indexes("persons")}

@@ -16,8 +16,14 @@ NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 def test_create_returns_person_json_with_every_standard_field(database: LeadDatabase) -> None:
     person = database.create_person(
-        {"email": "ada@example.com", "firstName": "Ada", "lastName": "Lovelace",
-         "company": "Analytical Engines", "leadScore": "42", "unsubscribed": False}
+        {
+            "email": "ada@example.com",
+            "firstName": "Ada",
+            "lastName": "Lovelace",
+            "company": "Analytical Engines",
+            "leadScore": "42",
+            "unsubscribed": False,
+        }
     )
     assert set(person) == {f.name for f in PERSON_FIELDS}
     assert isinstance(person["id"], int)
@@ -98,8 +104,9 @@ def test_validation_errors_name_the_record_and_field(
 
 
 def test_custom_fields_are_stored_validated_and_flattened(database: LeadDatabase) -> None:
-    database.record_describe("Lead", [Field("Email"), Field("Colour__c"),
-                                      Field("Seats__c", "double")])
+    database.record_describe(
+        "Lead", [Field("Email"), Field("Colour__c"), Field("Seats__c", "double")]
+    )
     database.record_describe("Contact", [Field("Colour__c")])
     database.record_describe("Account", [Field("Tier__c", "picklist")])
     person = database.create_person({"lastName": "C", "Colour__c": "blue", "Seats__c": "3"})
@@ -141,38 +148,85 @@ def test_sync_and_owner_fields_are_joined(database: LeadDatabase) -> None:
     queued = database.create_person({"lastName": "Queued"})
     with database.transaction() as conn:
         for owner in (
-            {"sfdc_id": "005000000000001AAA", "first_name": "Sam", "last_name": "Seller",
-             "email": "sam@example.com", "phone": "1", "title": "AE"},
-            {"sfdc_id": "005000000000002AAA", "first_name": "Ann", "last_name": "Owner",
-             "email": "ann@example.com"},
+            {
+                "sfdc_id": "005000000000001AAA",
+                "first_name": "Sam",
+                "last_name": "Seller",
+                "email": "sam@example.com",
+                "phone": "1",
+                "title": "AE",
+            },
+            {
+                "sfdc_id": "005000000000002AAA",
+                "first_name": "Ann",
+                "last_name": "Owner",
+                "email": "ann@example.com",
+            },
             {"sfdc_id": "00G000000000001AAA", "is_queue": True, "last_name": "Queue"},
         ):
             conn.execute(insert(owners).values(**owner, updated_at=NOW))
-        company_id = conn.execute(insert(companies).values(
-            sfdc_account_id="001000000000001AAA", name="Acme", sfdc_owner_id="005000000000002AAA",
-            custom={"Tier__c": "Gold"}, created_at=NOW, updated_at=NOW,
-        )).inserted_primary_key[0]  # type: ignore[index]
+        company_id = conn.execute(
+            insert(companies).values(
+                sfdc_account_id="001000000000001AAA",
+                name="Acme",
+                sfdc_owner_id="005000000000002AAA",
+                custom={"Tier__c": "Gold"},
+                created_at=NOW,
+                updated_at=NOW,
+            )
+        ).inserted_primary_key[0]  # type: ignore[index]
         for pid, values in (
-            (lead["id"], {"sfdc_type": "Lead", "sfdc_lead_id": "00Q000000000001AAA",
-                          "sfdc_owner_id": "005000000000001AAA"}),
-            (contact["id"], {"sfdc_type": "Contact", "sfdc_lead_id": "00Q000000000002AAA",
-                             "sfdc_contact_id": "003000000000001AAA", "company_id": company_id,
-                             "sfdc_owner_id": "005000000000001AAA"}),
-            (queued["id"], {"sfdc_type": "Lead", "sfdc_lead_id": "00Q000000000003AAA",
-                            "sfdc_owner_id": "00G000000000001AAA"}),
+            (
+                lead["id"],
+                {
+                    "sfdc_type": "Lead",
+                    "sfdc_lead_id": "00Q000000000001AAA",
+                    "sfdc_owner_id": "005000000000001AAA",
+                },
+            ),
+            (
+                contact["id"],
+                {
+                    "sfdc_type": "Contact",
+                    "sfdc_lead_id": "00Q000000000002AAA",
+                    "sfdc_contact_id": "003000000000001AAA",
+                    "company_id": company_id,
+                    "sfdc_owner_id": "005000000000001AAA",
+                },
+            ),
+            (
+                queued["id"],
+                {
+                    "sfdc_type": "Lead",
+                    "sfdc_lead_id": "00Q000000000003AAA",
+                    "sfdc_owner_id": "00G000000000001AAA",
+                },
+            ),
         ):
             conn.execute(update(persons).where(persons.c.id == pid).values(**values))
     lead, contact, queued = (database.get_person(p["id"]) for p in (lead, contact, queued))
     assert (lead["sfdcType"], lead["sfdcId"], lead["sfdcLeadId"]) == (
-        "Lead", "00Q000000000001AAA", "00Q000000000001AAA")
+        "Lead",
+        "00Q000000000001AAA",
+        "00Q000000000001AAA",
+    )
     assert lead["leadOwnerEmail"] == "sam@example.com" and lead["leadOwnerTitle"] == "AE"
     assert lead["accountOwnerEmail"] is None  # leads have no account owner
     assert (contact["sfdcId"], contact["sfdcAccountId"]) == (
-        "003000000000001AAA", "001000000000001AAA")
+        "003000000000001AAA",
+        "001000000000001AAA",
+    )
     assert contact["accountOwnerFirstName"] == "Ann" and contact["company"] == "Acme"
     assert contact["leadOwnerLastName"] == "Seller" and contact["Tier__c"] == "Gold"
-    assert all(queued[f] is None for f in ("leadOwnerFirstName", "leadOwnerLastName",
-                                            "leadOwnerEmail", "leadOwnerPhone", "leadOwnerTitle"))
-    assert [p["id"] for p in database.find_persons(sfdcId="003000000000001AAA")] == [
-        contact["id"]]
+    assert all(
+        queued[f] is None
+        for f in (
+            "leadOwnerFirstName",
+            "leadOwnerLastName",
+            "leadOwnerEmail",
+            "leadOwnerPhone",
+            "leadOwnerTitle",
+        )
+    )
+    assert [p["id"] for p in database.find_persons(sfdcId="003000000000001AAA")] == [contact["id"]]
     assert len(database.find_persons(sfdcType="Lead")) == 2

@@ -15,8 +15,18 @@ def unquote(literal: str) -> str:
     """Reverse of `soql.quote`, written independently: read escapes left to right."""
     assert literal[0] == literal[-1] == "'"
     body = literal[1:-1]
-    table = {"\\": "\\", "'": "'", '"': '"', "n": "\n", "r": "\r", "t": "\t", "b": "\b",
-             "f": "\f", "%": "\\%", "_": "\\_"}
+    table = {
+        "\\": "\\",
+        "'": "'",
+        '"': '"',
+        "n": "\n",
+        "r": "\r",
+        "t": "\t",
+        "b": "\b",
+        "f": "\f",
+        "%": "\\%",
+        "_": "\\_",
+    }
     out, index = [], 0
     while index < len(body):
         char = body[index]
@@ -37,9 +47,7 @@ def test_quoted_strings_round_trip_and_never_close_early(value: str) -> None:
 
 
 def test_injection_attempt_stays_inside_the_literal() -> None:
-    statement = soql.select(
-        "Lead", ["Id"], where="Email = " + soql.quote("x' OR Name != '")
-    )
+    statement = soql.select("Lead", ["Id"], where="Email = " + soql.quote("x' OR Name != '"))
     assert statement == "SELECT Id FROM Lead WHERE Email = 'x\\' OR Name != \\''"
 
 

@@ -44,13 +44,24 @@ def add_activity(
 
 
 def add_activities(
-    conn: Connection, person_ids: list[int], type_: str, attributes: Mapping[str, Any],
+    conn: Connection,
+    person_ids: list[int],
+    type_: str,
+    attributes: Mapping[str, Any],
     at: dt.datetime,
 ) -> None:
     """The same activity on many persons (one statement)."""
     if person_ids:
-        rows = [{"person_id": pid, "type": type_, "at": at, "attributes": dict(attributes),
-                 "sfdc_id": None} for pid in person_ids]
+        rows = [
+            {
+                "person_id": pid,
+                "type": type_,
+                "at": at,
+                "attributes": dict(attributes),
+                "sfdc_id": None,
+            }
+            for pid in person_ids
+        ]
         conn.execute(insert(activities), rows)
 
 
@@ -63,7 +74,13 @@ def list_activities(
         query = query.where(activities.c.type.in_(types))
     rows = conn.execute(query.order_by(activities.c.at, activities.c.id))
     return [
-        {"id": row.id, "personId": row.person_id, "type": row.type, "at": iso(row.at),
-         "attributes": row.attributes, **({"sfdcId": row.sfdc_id} if row.sfdc_id else {})}
+        {
+            "id": row.id,
+            "personId": row.person_id,
+            "type": row.type,
+            "at": iso(row.at),
+            "attributes": row.attributes,
+            **({"sfdcId": row.sfdc_id} if row.sfdc_id else {}),
+        }
         for row in rows
     ]

@@ -43,8 +43,14 @@ def record_change(
 ) -> None:
     conn.execute(
         insert(sync_changes).values(
-            entity=entity, entity_id=entity_id, field=field, old=old, new=new, at=at,
-            source=source, local_only=local_only,
+            entity=entity,
+            entity_id=entity_id,
+            field=field,
+            old=old,
+            new=new,
+            at=at,
+            source=source,
+            local_only=local_only,
         )
     )
 
@@ -69,6 +75,7 @@ def mark_processed(
     id_list = list(ids)
     if id_list:
         conn.execute(
-            update(sync_changes).where(sync_changes.c.id.in_(id_list))
+            update(sync_changes)
+            .where(sync_changes.c.id.in_(id_list))
             .values(processed_at=at, run_id=run_id)
         )

@@ -60,14 +60,23 @@ def record_describe(
     for info in described:
         seen.add(info.name)
         json_name = mapping.json_name(sfdc_object, info.name) or info.name
-        values = {"json_name": json_name, "type": info.type, "custom": info.custom,
-                  "visible": True, "last_seen": at}
+        values = {
+            "json_name": json_name,
+            "type": info.type,
+            "custom": info.custom,
+            "visible": True,
+            "last_seen": at,
+        }
         if info.name in known:
-            conn.execute(update(sync_fields).where(sync_fields.c.id == known[info.name].id)
-                         .values(**values))
+            conn.execute(
+                update(sync_fields).where(sync_fields.c.id == known[info.name].id).values(**values)
+            )
         else:
-            conn.execute(sync_fields.insert().values(sfdc_object=sfdc_object, api_name=info.name,
-                                                     first_seen=at, **values))
+            conn.execute(
+                sync_fields.insert().values(
+                    sfdc_object=sfdc_object, api_name=info.name, first_seen=at, **values
+                )
+            )
             new.append(info.name)
     gone = [row.id for name, row in known.items() if name not in seen and row.visible]
     if gone:
@@ -78,10 +87,12 @@ def record_describe(
 def custom_fields(conn: Connection) -> dict[str, CustomField]:
     """Custom person fields by JSON name (a Lead/Contact field wins over an Account one)."""
     rows = conn.execute(
-        select(sync_fields).where(
+        select(sync_fields)
+        .where(
             sync_fields.c.custom.is_(True),
             sync_fields.c.sfdc_object.in_(PERSON_OBJECTS + COMPANY_OBJECTS),
-        ).order_by(sync_fields.c.id)
+        )
+        .order_by(sync_fields.c.id)
     )
     found: dict[str, CustomField] = {}
     for row in rows:
@@ -92,8 +103,9 @@ def custom_fields(conn: Connection) -> dict[str, CustomField]:
         )
         current = found.get(row.json_name)
         if current is None or (current.table == "company" and table == "person"):
-            found[row.json_name] = CustomField(row.json_name, type_of_salesforce(row.type),
-                                               table, row.visible)
+            found[row.json_name] = CustomField(
+                row.json_name, type_of_salesforce(row.type), table, row.visible
+            )
         elif row.visible and not current.visible and current.table == table:
             found[row.json_name] = CustomField(current.name, current.type, table, True)
     return found

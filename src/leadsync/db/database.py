@@ -54,7 +54,10 @@ class LeadDatabase:
 
     @classmethod
     def open(
-        cls, url: str | URL = DEFAULT_URL, *, mapping: FieldMapping | None = None,
+        cls,
+        url: str | URL = DEFAULT_URL,
+        *,
+        mapping: FieldMapping | None = None,
         migrate: bool = True,
     ) -> LeadDatabase:
         """Connect to `url` (sqlite:///... or postgresql://...) and upgrade it to head."""
@@ -81,7 +84,9 @@ class LeadDatabase:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         self.close()
@@ -165,7 +170,10 @@ class LeadDatabase:
             )
 
     def add_activity(
-        self, person_id: int, type: str, attributes: Mapping[str, Any] | None = None,
+        self,
+        person_id: int,
+        type: str,
+        attributes: Mapping[str, Any] | None = None,
         at: dt.datetime | None = None,
     ) -> dict[str, Any]:
         if at is not None and at.tzinfo is None:
@@ -176,8 +184,9 @@ class LeadDatabase:
             self._require_person(conn, person_id)
             when = at or self.clock()
             activity_id = activities.add_activity(conn, person_id, type, attributes or {}, when)
-            return next(a for a in activities.list_activities(conn, person_id)
-                        if a["id"] == activity_id)
+            return next(
+                a for a in activities.list_activities(conn, person_id) if a["id"] == activity_id
+            )
 
     @staticmethod
     def _require_person(conn: Connection, person_id: int) -> None:

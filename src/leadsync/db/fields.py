@@ -59,8 +59,13 @@ class PersonField:
         return self.group in (Group.PERSON, Group.COMPANY) and self.name != "id"
 
 
-def _p(name: str, column: str, type_: FieldType, lead: str | None, contact: str | None,
-       ) -> PersonField:
+def _p(
+    name: str,
+    column: str,
+    type_: FieldType,
+    lead: str | None,
+    contact: str | None,
+) -> PersonField:
     return PersonField(name, column, type_, Group.PERSON, lead, contact)
 
 
@@ -72,8 +77,9 @@ def _o(name: str, column: str, lead: str | None, contact: str | None) -> PersonF
     return PersonField(name, column, FieldType.STRING, Group.OWNER, lead, contact)
 
 
-def _s(name: str, column: str, type_: FieldType, lead: str | None = None,
-       contact: str | None = None) -> PersonField:
+def _s(
+    name: str, column: str, type_: FieldType, lead: str | None = None, contact: str | None = None
+) -> PersonField:
     return PersonField(name, column, type_, Group.SYNC, lead, contact)
 
 
@@ -98,13 +104,19 @@ PERSON_FIELDS: tuple[PersonField, ...] = (
     _p("description", "description", T, "Description", "Description"),
     _p("unsubscribed", "unsubscribed", B, "HasOptedOutOfEmail", "HasOptedOutOfEmail"),
     _p("doNotCall", "do_not_call", B, "DoNotCall", "DoNotCall"),
-    _p("leadScore", "lead_score", FieldType.INTEGER, "mkto71_Lead_Score__c",
-       "mkto71_Lead_Score__c"),
+    _p(
+        "leadScore", "lead_score", FieldType.INTEGER, "mkto71_Lead_Score__c", "mkto71_Lead_Score__c"
+    ),
     _c("company", "name", S, "Company", "Name"),
     _c("industry", "industry", S, "Industry", "Industry"),
     _c("annualRevenue", "annual_revenue", FieldType.FLOAT, "AnnualRevenue", "AnnualRevenue"),
-    _c("numberOfEmployees", "number_of_employees", FieldType.INTEGER, "NumberOfEmployees",
-       "NumberOfEmployees"),
+    _c(
+        "numberOfEmployees",
+        "number_of_employees",
+        FieldType.INTEGER,
+        "NumberOfEmployees",
+        "NumberOfEmployees",
+    ),
     _c("website", "website", S, "Website", "Website"),
     _c("mainPhone", "phone", S, None, "Phone"),
     _c("accountType", "type", S, None, "Type"),

@@ -171,14 +171,15 @@ def _target(name: str, custom: Mapping[str, CustomField], record_id: int | None)
     if spec is not None:
         if not spec.editable:
             raise ValidationError(name, _READ_ONLY[spec.group], record_id=record_id)
-        table: Literal["person", "company"] = (
-            "company" if spec.group is Group.COMPANY else "person"
-        )
+        table: Literal["person", "company"] = "company" if spec.group is Group.COMPANY else "person"
         return Target(name, spec.type, table, spec.column)
     field = custom.get(name)
     if field is None:
-        raise ValidationError(name, "unknown field (not a standard field nor a custom field "
-                              "Salesforce describe has shown)", record_id=record_id)
+        raise ValidationError(
+            name,
+            "unknown field (not a standard field nor a custom field Salesforce describe has shown)",
+            record_id=record_id,
+        )
     return Target(name, field.type, field.table, None)
 
 
@@ -236,7 +237,11 @@ def _insert_company(
 
 
 def update_person(
-    conn: Connection, person_id: int, fields: Mapping[str, Any], *, source: str,
+    conn: Connection,
+    person_id: int,
+    fields: Mapping[str, Any],
+    *,
+    source: str,
     at: dt.datetime,
 ) -> None:
     """Validate, write, and log each changed field (outbox row + Change Data Value)."""
@@ -246,17 +251,16 @@ def update_person(
     if person is None:
         raise PersonNotFound(person_id)
     values = validate(conn, fields, person_id)
-    person_changes = _changed(person._mapping, {t: v for t, v in values.items()
-                                                 if t.table == "person"})
+    person_changes = _changed(
+        person._mapping, {t: v for t, v in values.items() if t.table == "person"}
+    )
     _write_person(conn, person, person_changes, source=source, at=at)
     company_values = {t: v for t, v in values.items() if t.table == "company"}
     if company_values:
         _write_company(conn, person, company_values, source=source, at=at)
 
 
-def _changed(
-    current: RowMapping, values: Mapping[Target, Any]
-) -> dict[Target, tuple[Any, Any]]:
+def _changed(current: RowMapping, values: Mapping[Target, Any]) -> dict[Target, tuple[Any, Any]]:
     """(old, new) for each field whose value differs from the stored one."""
     custom = current["custom"] or {}
     changes: dict[Target, tuple[Any, Any]] = {}
@@ -268,8 +272,12 @@ def _changed(
 
 
 def _write_person(
-    conn: Connection, person: Row[Any], changes: Mapping[Target, tuple[Any, Any]], *,
-    source: str, at: dt.datetime,
+    conn: Connection,
+    person: Row[Any],
+    changes: Mapping[Target, tuple[Any, Any]],
+    *,
+    source: str,
+    at: dt.datetime,
 ) -> None:
     if not changes:
         return
@@ -277,15 +285,28 @@ def _write_person(
     columns, custom = _split(new_values, "person")
     if custom:
         columns["custom"] = {**(person.custom or {}), **custom}
-    conn.execute(update(persons).where(persons.c.id == person.id)
-                 .values(**columns, updated_at=at))
+    conn.execute(update(persons).where(persons.c.id == person.id).values(**columns, updated_at=at))
     for target, (old, new) in changes.items():
-        _log_change(conn, "person", person.id, [person.id], target.name, old, new,
-                    source=source, at=at, local_only=False)
+        _log_change(
+            conn,
+            "person",
+            person.id,
+            [person.id],
+            target.name,
+            old,
+            new,
+            source=source,
+            at=at,
+            local_only=False,
+        )
 
 
 def _write_company(
-    conn: Connection, person: Row[Any], values: Mapping[Target, Any], *, source: str,
+    conn: Connection,
+    person: Row[Any],
+    values: Mapping[Target, Any],
+    *,
+    source: str,
     at: dt.datetime,
 ) -> None:
     company = None
@@ -306,27 +327,51 @@ def _write_company(
     columns, custom = _split(new_values, "company")
     if custom:
         columns["custom"] = {**(company.custom or {}), **custom}
-    conn.execute(update(companies).where(companies.c.id == company.id)
-                 .values(**columns, updated_at=at))
+    conn.execute(
+        update(companies).where(companies.c.id == company.id).values(**columns, updated_at=at)
+    )
     # Every person of the company sees the new value. For an account's company that is a
     # local fan-out, never pushed; for a person's own company it is a pushable lead edit.
-    members = list(conn.scalars(
-        select(persons.c.id).where(persons.c.company_id == company.id).order_by(persons.c.id)))
+    members = list(
+        conn.scalars(
+            select(persons.c.id).where(persons.c.company_id == company.id).order_by(persons.c.id)
+        )
+    )
     conn.execute(update(persons).where(persons.c.company_id == company.id).values(updated_at=at))
     shared = company.sfdc_account_id is not None
     entity, entity_id = ("company", company.id) if shared else ("person", person.id)
     for target, (old, new) in changes.items():
-        _log_change(conn, entity, entity_id, members, target.name, old, new,
-                    source=source, at=at, local_only=shared)
+        _log_change(
+            conn,
+            entity,
+            entity_id,
+            members,
+            target.name,
+            old,
+            new,
+            source=source,
+            at=at,
+            local_only=shared,
+        )
 
 
 def _log_change(
-    conn: Connection, entity: str, entity_id: int, person_ids: list[int], field: str,
-    old: Any, new: Any, *, source: str, at: dt.datetime, local_only: bool,
+    conn: Connection,
+    entity: str,
+    entity_id: int,
+    person_ids: list[int],
+    field: str,
+    old: Any,
+    new: Any,
+    *,
+    source: str,
+    at: dt.datetime,
+    local_only: bool,
 ) -> None:
     if source != SALESFORCE:  # pulled values are already in Salesforce: no outbox row
-        record_change(conn, entity, entity_id, field, old, new, at=at, source=source,
-                      local_only=local_only)
+        record_change(
+            conn, entity, entity_id, field, old, new, at=at, source=source, local_only=local_only
+        )
     attributes = {"field": field, "oldValue": old, "newValue": new, "source": source}
     if local_only:
         attributes["localOnly"] = True

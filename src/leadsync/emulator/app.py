@@ -56,9 +56,7 @@ def org_of(request: Request) -> Org:
     return org
 
 
-def json_response(
-    data: Any, status: int = 200, headers: dict[str, str] | None = None
-) -> Response:
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(
         orjson.dumps(data), status_code=status, headers=headers, media_type="application/json"
     )
@@ -125,8 +123,13 @@ class Gate:
         if kind in ("drop", "timeout"):
             # Start a response and abort it mid-body: a server would otherwise turn an
             # exception before the response into a 500, which is not a dropped connection.
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": [(b"content-length", b"1000")]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-length", b"1000")],
+                }
+            )
             await send({"type": "http.response.body", "body": b"[", "more_body": True})
             raise DroppedConnection(f"fault injection: connection dropped ({kind})")
         raise fault_error(kind)
@@ -157,10 +160,10 @@ class Gate:
             if started:
                 raise
             log.exception("unexpected error on %s %s", scope["method"], scope["path"])
-            error = SalesforceError(
+            failure = SalesforceError(
                 "UNKNOWN_EXCEPTION", "An unexpected error occurred. Please try again.", 500
             )
-            await self._send(error_response(error), scope, receive, send, limit_header)
+            await self._send(error_response(failure), scope, receive, send, limit_header)
 
     async def _send(
         self, response: Response, scope: Scope, receive: Receive, send: Send, limit_header: bool
@@ -215,8 +218,10 @@ async def dispatch_internal(
         "raw_path": path.encode(),
         "root_path": "",
         "query_string": query.encode(),
-        "headers": [(b"content-type", b"application/json"),
-                    (b"content-length", str(len(payload)).encode())],
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(payload)).encode()),
+        ],
         "server": request.scope.get("server"),
         "client": request.scope.get("client"),
         "app_org": request.scope["app_org"],

@@ -35,8 +35,10 @@ def system_insert(
         actor = user_id or _actor(conn)
         complete = []
         for record_id, row in zip(ids, rows, strict=True):
-            values = {f.name: f.default_value if f.defaulted_on_create else None
-                      for f in obj.stored_fields()}
+            values = {
+                f.name: f.default_value if f.defaulted_on_create else None
+                for f in obj.stored_fields()
+            }
             for definition in obj.stored_fields():
                 if definition.type == "boolean" and values[definition.name] is not None:
                     values[definition.name] = 1 if values[definition.name] else 0

@@ -76,8 +76,14 @@ def make_id(prefix: str, sequence: int) -> str:
     head_code = _HEAD_CODES.get(head)
     if head_code is None:
         head_code = _HEAD_CODES[head] = checksum(head)[0]
-    return (head + first + second + head_code + _CHECKSUM_ALPHABET[first_bits]
-            + _CHECKSUM_ALPHABET[second_bits])
+    return (
+        head
+        + first
+        + second
+        + head_code
+        + _CHECKSUM_ALPHABET[first_bits]
+        + _CHECKSUM_ALPHABET[second_bits]
+    )
 
 
 def normalize_id(value: str) -> str | None:

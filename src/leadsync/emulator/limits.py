@@ -19,9 +19,11 @@ class ApiCounter:
         self._lock = threading.Lock()
         self.maximum = maximum
         self._day = self._today()
-        row = store.reader().execute(
-            "SELECT used FROM _emu_api_usage WHERE day = ?", (self._day,)
-        ).fetchone()
+        row = (
+            store.reader()
+            .execute("SELECT used FROM _emu_api_usage WHERE day = ?", (self._day,))
+            .fetchone()
+        )
         self._used = int(row[0]) if row else 0
         self._unsaved = 0
 

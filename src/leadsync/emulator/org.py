@@ -140,33 +140,45 @@ class Org:
             self.store.meta_set(conn, "bootstrapped", "1")
 
     def find_user(self, username: str) -> UserRecord | None:
-        row = self.store.reader().execute(
-            'SELECT u."Id", u."Username", p."Name", u."IsActive" FROM "User" u '
-            'JOIN "Profile" p ON p."Id" = u."ProfileId" WHERE u."Username" = ?',
-            (username,),
-        ).fetchone()
+        row = (
+            self.store.reader()
+            .execute(
+                'SELECT u."Id", u."Username", p."Name", u."IsActive" FROM "User" u '
+                'JOIN "Profile" p ON p."Id" = u."ProfileId" WHERE u."Username" = ?',
+                (username,),
+            )
+            .fetchone()
+        )
         if row is None:
             return None
         profile = self.definition.profiles[row[2]]
         return UserRecord(row[0], row[1], profile, bool(row[3]))
 
     def user_by_id(self, user_id: str) -> UserRecord | None:
-        row = self.store.reader().execute(
-            'SELECT u."Username" FROM "User" u WHERE u."Id" = ?', (user_id,)
-        ).fetchone()
+        row = (
+            self.store.reader()
+            .execute('SELECT u."Username" FROM "User" u WHERE u."Id" = ?', (user_id,))
+            .fetchone()
+        )
         return None if row is None else self.find_user(row[0])
 
     def check_password(self, user: UserRecord, password: str) -> bool:
-        row = self.store.reader().execute(
-            "SELECT password_hash, salt FROM _emu_credentials WHERE user_id = ?", (user.id,)
-        ).fetchone()
+        row = (
+            self.store.reader()
+            .execute(
+                "SELECT password_hash, salt FROM _emu_credentials WHERE user_id = ?", (user.id,)
+            )
+            .fetchone()
+        )
         if row is None:
             return False
         return secrets.compare_digest(row[0], hash_password(password, row[1]))
 
     def default_user_id(self) -> str:
         """The first admin-profile user: owner of records the seed creates."""
-        row = self.store.reader().execute('SELECT "Id" FROM "User" ORDER BY "Id" LIMIT 1').fetchone()
+        row = (
+            self.store.reader().execute('SELECT "Id" FROM "User" ORDER BY "Id" LIMIT 1').fetchone()
+        )
         return str(row[0])
 
     def close(self) -> None:

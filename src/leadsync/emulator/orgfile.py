@@ -23,9 +23,23 @@ from .standard_objects import standard_schema, system_fields
 
 _FIELD_TYPES = frozenset(
     {
-        "string", "textarea", "picklist", "multipicklist", "email", "phone", "url",
-        "boolean", "int", "double", "currency", "percent", "date", "datetime", "reference",
-        "time", "long",
+        "string",
+        "textarea",
+        "picklist",
+        "multipicklist",
+        "email",
+        "phone",
+        "url",
+        "boolean",
+        "int",
+        "double",
+        "currency",
+        "percent",
+        "date",
+        "datetime",
+        "reference",
+        "time",
+        "long",
     }
 )
 
@@ -231,8 +245,17 @@ def _custom_object(spec: dict[str, Any], index: int, schema: Schema) -> SObjectD
     obj = SObjectDef(name, prefix, label=str(spec.get("label", "")), custom=True)
     obj.add(*system_fields(with_master=False))
     obj.add(FieldDef("Name", "string", length=80, name_field=True, nillable=True))
-    obj.add(FieldDef("OwnerId", "reference", length=18, reference_to=["User"],
-                     relationship_name="Owner", nillable=False, defaulted_on_create=True))
+    obj.add(
+        FieldDef(
+            "OwnerId",
+            "reference",
+            length=18,
+            reference_to=["User"],
+            relationship_name="Owner",
+            nillable=False,
+            defaulted_on_create=True,
+        )
+    )
     for position, field_spec in enumerate(spec.get("fields", [])):
         obj.add(_field(field_spec, f"{where}.fields[{position}]"))
     return obj

@@ -96,14 +96,29 @@ class CompiledQuery:
     def csv_header(self) -> list[str]:
         return [header for header, _, _ in self.plan.csv_columns]
 
-    def iter_csv_rows(self, conn: sqlite3.Connection) -> Iterator[list[str]]:
+    def iter_csv_rows(self, conn: sqlite3.Connection) -> Iterator[list[Any]]:
+        """Rows as CSV cells. Cells that are already text (or None, which the csv module
+        writes as an empty cell) pass through untouched: only booleans, datetimes and
+        numbers are converted, which keeps a million-row export cheap."""
         if self.count_only:
             return
-        cells = [(index, _csv_cell(definition)) for _, index, definition in self.plan.csv_columns]
+        columns = self.plan.csv_columns
+        picks = [index if index >= 0 else None for _, index, _ in columns]
+        fixes = [
+            (position, _csv_cell(definition))
+            for position, (_, index, definition) in enumerate(columns)
+            if index >= 0 and definition is not None and definition.type in _CONVERTED_CSV_TYPES
+        ]
         cursor = self.execute(conn)
         while rows := cursor.fetchmany(2000):
             for row in rows:
-                yield [convert(row[index]) if index >= 0 else "" for index, convert in cells]
+                cells = [None if pick is None else row[pick] for pick in picks]
+                for position, convert in fixes:
+                    cells[position] = convert(cells[position])
+                yield cells
+
+
+_CONVERTED_CSV_TYPES = frozenset({"boolean", "datetime", "double", "currency", "percent"})
 
 
 def _run(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> sqlite3.Cursor:
@@ -117,7 +132,13 @@ def _run(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> sqlite3.C
 def _csv_cell(definition: FieldDef | None) -> Callable[[Any], str]:
     if definition is None:
         return lambda _value: ""
+    if definition.type == "datetime":
+        return _datetime_csv
     return csv_converter(definition)
+
+
+# Many rows share a second (Salesforce stamps whole seconds), so formatted stamps repeat.
+_datetime_csv = lru_cache(maxsize=8192)(csv_converter(FieldDef("SystemModstamp", "datetime")))
 
 
 # -- REST records -------------------------------------------------------------------------

@@ -83,22 +83,46 @@ def readonly(definition: FieldDef) -> FieldDef:
 
 def system_fields(with_master: bool) -> list[FieldDef]:
     fields = [
-        FieldDef("Id", "id", length=18, nillable=False, createable=False, updateable=False,
-                 defaulted_on_create=True, label="Record ID"),
+        FieldDef(
+            "Id",
+            "id",
+            length=18,
+            nillable=False,
+            createable=False,
+            updateable=False,
+            defaulted_on_create=True,
+            label="Record ID",
+        ),
         readonly(boolean("IsDeleted", label="Deleted")),
     ]
     if with_master:
         fields.append(readonly(ref("MasterRecordId", [], "MasterRecord")))
     fields += [
         readonly(FieldDef("CreatedDate", "datetime", nillable=False, defaulted_on_create=True)),
-        readonly(ref("CreatedById", ["User"], "CreatedBy", nillable=False,
-                     defaulted_on_create=True)),
-        readonly(FieldDef("LastModifiedDate", "datetime", nillable=False,
-                          defaulted_on_create=True)),
-        readonly(ref("LastModifiedById", ["User"], "LastModifiedBy", nillable=False,
-                     defaulted_on_create=True)),
-        readonly(FieldDef("SystemModstamp", "datetime", nillable=False,
-                          defaulted_on_create=True, label="System Modstamp")),
+        readonly(
+            ref("CreatedById", ["User"], "CreatedBy", nillable=False, defaulted_on_create=True)
+        ),
+        readonly(
+            FieldDef("LastModifiedDate", "datetime", nillable=False, defaulted_on_create=True)
+        ),
+        readonly(
+            ref(
+                "LastModifiedById",
+                ["User"],
+                "LastModifiedBy",
+                nillable=False,
+                defaulted_on_create=True,
+            )
+        ),
+        readonly(
+            FieldDef(
+                "SystemModstamp",
+                "datetime",
+                nillable=False,
+                defaulted_on_create=True,
+                label="System Modstamp",
+            )
+        ),
     ]
     return fields
 
@@ -111,10 +135,12 @@ def address(prefix: str) -> list[FieldDef]:
         text(f"{prefix}State", 80, compound_field_name=compound),
         text(f"{prefix}PostalCode", 20, compound_field_name=compound),
         text(f"{prefix}Country", 80, compound_field_name=compound),
-        FieldDef(f"{prefix}Latitude", "double", precision=18, scale=15,
-                 compound_field_name=compound),
-        FieldDef(f"{prefix}Longitude", "double", precision=18, scale=15,
-                 compound_field_name=compound),
+        FieldDef(
+            f"{prefix}Latitude", "double", precision=18, scale=15, compound_field_name=compound
+        ),
+        FieldDef(
+            f"{prefix}Longitude", "double", precision=18, scale=15, compound_field_name=compound
+        ),
         picklist(f"{prefix}GeocodeAccuracy", GEOCODE_ACCURACY, compound_field_name=compound),
     ]
     components = {
@@ -127,8 +153,12 @@ def address(prefix: str) -> list[FieldDef]:
         "longitude": f"{prefix}Longitude",
         "geocodeAccuracy": f"{prefix}GeocodeAccuracy",
     }
-    return [*parts, FieldDef(compound, "address", createable=False, updateable=False,
-                             compound_components=components)]
+    return [
+        *parts,
+        FieldDef(
+            compound, "address", createable=False, updateable=False, compound_components=components
+        ),
+    ]
 
 
 def person_name_fields() -> list[FieldDef]:
@@ -162,8 +192,13 @@ def lead() -> SObjectDef:
         FieldDef("Website", "url", length=255),
         textarea("Description"),
         picklist("LeadSource", LEAD_SOURCES),
-        picklist("Status", LEAD_STATUSES, nillable=False, defaulted_on_create=True,
-                 default_value="Open - Not Contacted"),
+        picklist(
+            "Status",
+            LEAD_STATUSES,
+            nillable=False,
+            defaulted_on_create=True,
+            default_value="Open - Not Contacted",
+        ),
         picklist("Industry", INDUSTRIES),
         picklist("Rating", RATINGS),
         FieldDef("AnnualRevenue", "currency", precision=18, scale=0),
@@ -214,8 +249,9 @@ def account() -> SObjectDef:
     o.add(*system_fields(with_master=True))
     o.add(
         text("Name", 255, nillable=False, name_field=True),
-        picklist("Type", ["Prospect", "Customer - Direct", "Customer - Channel", "Partner",
-                          "Other"]),
+        picklist(
+            "Type", ["Prospect", "Customer - Direct", "Customer - Channel", "Partner", "Other"]
+        ),
         ref("ParentId", ["Account"], "Parent"),
         *address("Billing"),
         *address("Shipping"),
@@ -251,8 +287,13 @@ def user() -> SObjectDef:
         boolean("IsActive", default_value=True),
         ref("ProfileId", ["Profile"], "Profile", nillable=False),
         ref("ManagerId", ["User"], "Manager"),
-        picklist("UserType", ["Standard", "AutomatedProcess"], nillable=False,
-                 defaulted_on_create=True, default_value="Standard"),
+        picklist(
+            "UserType",
+            ["Standard", "AutomatedProcess"],
+            nillable=False,
+            defaulted_on_create=True,
+            default_value="Standard",
+        ),
         text("TimeZoneSidKey", 40, defaulted_on_create=True, default_value="GMT"),
     )
     return o
@@ -289,8 +330,10 @@ def opportunity() -> SObjectDef:
         FieldDef("Amount", "currency", precision=18, scale=2),
         FieldDef("Probability", "percent", precision=3, scale=0),
         FieldDef("CloseDate", "date", nillable=False),
-        picklist("Type", ["New Customer", "Existing Customer - Upgrade",
-                          "Existing Customer - Replacement"]),
+        picklist(
+            "Type",
+            ["New Customer", "Existing Customer - Upgrade", "Existing Customer - Replacement"],
+        ),
         text("NextStep", 255),
         picklist("LeadSource", LEAD_SOURCES),
         readonly(boolean("IsClosed", label="Closed")),
@@ -308,8 +351,17 @@ def opportunity_contact_role() -> SObjectDef:
     o.add(
         ref("OpportunityId", ["Opportunity"], "Opportunity", nillable=False, updateable=False),
         ref("ContactId", ["Contact"], "Contact", nillable=False),
-        picklist("Role", ["Business User", "Decision Maker", "Economic Buyer", "Influencer",
-                          "Technical Buyer", "Other"]),
+        picklist(
+            "Role",
+            [
+                "Business User",
+                "Decision Maker",
+                "Economic Buyer",
+                "Influencer",
+                "Technical Buyer",
+                "Other",
+            ],
+        ),
         boolean("IsPrimary", label="Primary"),
     )
     return o
@@ -321,8 +373,9 @@ def campaign() -> SObjectDef:
     o.add(
         text("Name", 80, nillable=False, name_field=True),
         ref("ParentId", ["Campaign"], "Parent"),
-        picklist("Type", ["Conference", "Webinar", "Trade Show", "Email", "Advertisement",
-                          "Other"]),
+        picklist(
+            "Type", ["Conference", "Webinar", "Trade Show", "Email", "Advertisement", "Other"]
+        ),
         picklist("Status", ["Planned", "In Progress", "Completed", "Aborted"]),
         FieldDef("StartDate", "date"),
         FieldDef("EndDate", "date"),
@@ -342,8 +395,9 @@ def campaign_member() -> SObjectDef:
         ref("CampaignId", ["Campaign"], "Campaign", nillable=False, updateable=False),
         ref("LeadId", ["Lead"], "Lead", updateable=False),
         ref("ContactId", ["Contact"], "Contact", updateable=False),
-        picklist("Status", CAMPAIGN_MEMBER_STATUSES, defaulted_on_create=True,
-                 default_value="Sent"),
+        picklist(
+            "Status", CAMPAIGN_MEMBER_STATUSES, defaulted_on_create=True, default_value="Sent"
+        ),
         readonly(boolean("HasResponded", label="Responded")),
         readonly(FieldDef("FirstRespondedDate", "date")),
     )
@@ -364,8 +418,13 @@ def campaign_member_status() -> SObjectDef:
 
 
 def lead_status() -> SObjectDef:
-    o = obj("LeadStatus", label_plural="Lead Status Values", createable=False,
-            updateable=False, deletable=False)
+    o = obj(
+        "LeadStatus",
+        label_plural="Lead Status Values",
+        createable=False,
+        updateable=False,
+        deletable=False,
+    )
     o.add(*system_fields(with_master=False))
     o.add(
         text("MasterLabel", 255, nillable=False),
@@ -394,11 +453,20 @@ def task() -> SObjectDef:
     o.add(*system_fields(with_master=False))
     o.add(
         *_activity_common(),
-        picklist("Status", ["Not Started", "In Progress", "Completed", "Waiting on someone else",
-                            "Deferred"], nillable=False, defaulted_on_create=True,
-                 default_value="Not Started"),
-        picklist("Priority", ["High", "Normal", "Low"], nillable=False,
-                 defaulted_on_create=True, default_value="Normal"),
+        picklist(
+            "Status",
+            ["Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred"],
+            nillable=False,
+            defaulted_on_create=True,
+            default_value="Not Started",
+        ),
+        picklist(
+            "Priority",
+            ["High", "Normal", "Low"],
+            nillable=False,
+            defaulted_on_create=True,
+            default_value="Normal",
+        ),
         readonly(boolean("IsClosed", label="Closed")),
         picklist("TaskSubtype", ["Task", "Email", "Call"]),
     )

@@ -52,13 +52,35 @@ def column_sql(definition: FieldDef) -> str:
     return f"{quote(definition.name)} {sql_type}{collate}"
 
 
+# Lookups that are never filtered on in bulk: indexing them would only slow every insert.
+_UNINDEXED_REFERENCES = frozenset(
+    {
+        "CreatedById",
+        "LastModifiedById",
+        "MasterRecordId",
+        "ConvertedAccountId",
+        "ConvertedContactId",
+        "ConvertedOpportunityId",
+        "OwnerId",
+        "ProfileId",
+        "ManagerId",
+        "ReportsToId",
+        "ParentId",
+    }
+)
+
+
 def indexed_fields(obj: SObjectDef) -> Iterator[FieldDef]:
+    """Fields worth an index: child lookups (cascades, sub-queries), keys and Email."""
     for definition in obj.stored_fields():
         if definition.name == "Id":
             continue
-        if definition.type == "reference" or definition.external_id or definition.unique:
+        child_lookup = (
+            definition.type == "reference" and definition.name not in _UNINDEXED_REFERENCES
+        )
+        if child_lookup or definition.external_id or definition.unique:
             yield definition
-        elif definition.name in ("Email", "Name", "CreatedDate"):
+        elif definition.name == "Email":
             yield definition
 
 
@@ -81,10 +103,10 @@ class Store:
         self.sync_tables()
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
-                               timeout=30)
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
+        # A temporary org dies with its process, so it need not survive a power cut.
+        conn.execute("PRAGMA synchronous=" + ("OFF" if self._temporary else "NORMAL"))
         conn.execute("PRAGMA temp_store=MEMORY")
         conn.execute("PRAGMA cache_size=-65536")
         return conn

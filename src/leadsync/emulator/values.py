@@ -11,7 +11,7 @@ import math
 import re
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from .errors import SalesforceError
@@ -41,8 +41,13 @@ def parse_datetime(text: str) -> int | None:
     year, month, day, hour, minute, second, _fraction, offset = match.groups()
     try:
         moment = datetime(
-            int(year), int(month), int(day), int(hour or 0), int(minute or 0),
-            int(second or 0), tzinfo=UTC,
+            int(year),
+            int(month),
+            int(day),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
+            tzinfo=UTC,
         )
     except ValueError:
         return None
@@ -252,4 +257,4 @@ def _text_csv(value: Any) -> str:
 
 
 def now_utc() -> datetime:
-    return datetime.now(tz=timezone.utc)
+    return datetime.now(tz=UTC)

@@ -47,8 +47,11 @@ class Credentials:
 
     def secrets(self) -> list[str]:
         """Every secret value, for scrubbing text that might echo one."""
-        return [s for s in (self.password, self.security_token, self.client_secret,
-                            self.refresh_token) if s]
+        return [
+            s
+            for s in (self.password, self.security_token, self.client_secret, self.refresh_token)
+            if s
+        ]
 
 
 @dataclass(frozen=True)
@@ -67,10 +70,11 @@ def authenticate(http: httpx.Client, credentials: Credentials) -> Token:
     """Run the grant the credentials call for and return the session token."""
     grant = credentials.grant_type
     form: dict[str, str] = {"grant_type": grant}
-    auth: tuple[str, str] | None = None
+    basic: tuple[str, str] | None = None
     if grant == "refresh_token":
-        form.update(refresh_token=credentials.refresh_token or "",
-                    client_id=credentials.client_id or "")
+        form.update(
+            refresh_token=credentials.refresh_token or "", client_id=credentials.client_id or ""
+        )
         if credentials.client_secret:
             form["client_secret"] = credentials.client_secret
     elif grant == "password":
@@ -83,9 +87,13 @@ def authenticate(http: httpx.Client, credentials: Credentials) -> Token:
     elif grant == JWT_GRANT:
         form["assertion"] = _jwt_assertion(credentials)
     else:
-        auth = (credentials.client_id or "", credentials.client_secret or "")
+        basic = (credentials.client_id or "", credentials.client_secret or "")
     try:
-        response = http.post(token_endpoint(credentials.login_url), data=form, auth=auth)
+        response = http.post(
+            token_endpoint(credentials.login_url),
+            data=form,
+            auth=basic if basic is not None else httpx.USE_CLIENT_DEFAULT,
+        )
     except httpx.HTTPError as exc:
         raise AuthenticationError(
             f"cannot reach {token_endpoint(credentials.login_url)}: {type(exc).__name__}"

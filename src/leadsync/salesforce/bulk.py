@@ -63,8 +63,9 @@ def _wait(client: SalesforceClient, job_id: str, poll_interval: float) -> None:
             return
         if state in TERMINAL_STATES:
             raise FatalSalesforceError(
-                "BULK_JOB_FAILED", f"bulk query job {job_id} ended {state}: "
-                f"{info.get('errorMessage') or 'no reason given'}"
+                "BULK_JOB_FAILED",
+                f"bulk query job {job_id} ended {state}: "
+                f"{info.get('errorMessage') or 'no reason given'}",
             )
         client.sleep(delay)
         delay = min(delay * 2, 5.0)

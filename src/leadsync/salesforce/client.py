@@ -140,8 +140,9 @@ class SalesforceClient:
             self._check_budget()
             error = None
             try:
-                response = self._send(method, path, json=json, params=params,
-                                      headers=headers, content=content)
+                response = self._send(
+                    method, path, json=json, params=params, headers=headers, content=content
+                )
                 if response.status_code < 300:
                     return response, response.json() if parse else None
                 error = classify(response, method, path)
@@ -150,7 +151,9 @@ class SalesforceClient:
                     "CONNECTION_ERROR", f"{type(exc).__name__} calling {method} {path}"
                 )
             except ValueError:
-                error = RetriableError("TRUNCATED_RESPONSE", f"unreadable body from {method} {path}")
+                error = RetriableError(
+                    "TRUNCATED_RESPONSE", f"unreadable body from {method} {path}"
+                )
             if isinstance(error, ReauthRequired) and not renewed:
                 renewed = True
                 self._token = None
@@ -163,8 +166,10 @@ class SalesforceClient:
             raise error
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self.token.access_token}",
-                   **(kwargs.pop("headers") or {})}
+        headers = {
+            "Authorization": f"Bearer {self.token.access_token}",
+            **(kwargs.pop("headers") or {}),
+        }
         self.usage.calls += 1
         response = self.http.request(method, self.url(path), headers=headers, **kwargs)
         self._track(response)

@@ -125,4 +125,5 @@ def _fault(text: str) -> tuple[str, str] | None:
     message = root.find(".//faultstring")
     if code is None:
         return None
-    return (code.text or "").split(":")[-1], message.text if message is not None else ""
+    detail = message.text if message is not None else None
+    return (code.text or "").split(":")[-1], detail or ""

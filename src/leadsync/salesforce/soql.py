@@ -25,7 +25,7 @@ _LIKE_ESCAPES = {"%": "\\%", "_": "\\_"}
 
 
 def identifier(name: str) -> str:
-    """An object or field name (relationship paths allowed), refused if it could be anything else."""
+    """An object or field name (paths allowed), refused if it could be anything else."""
     if not _IDENTIFIER.match(name):
         raise ValueError(f"not a Salesforce API name: {name!r}")
     return name

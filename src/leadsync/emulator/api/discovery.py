@@ -10,8 +10,15 @@ from ..app import api_context, json_response, org_of
 from ..org import API_VERSIONS
 
 _RELEASES = {
-    59: "Winter '24", 60: "Spring '24", 61: "Summer '24", 62: "Winter '25",
-    63: "Spring '25", 64: "Summer '25", 65: "Winter '26", 66: "Spring '26", 67: "Summer '26",
+    59: "Winter '24",
+    60: "Spring '24",
+    61: "Summer '24",
+    62: "Winter '25",
+    63: "Spring '25",
+    64: "Summer '25",
+    65: "Winter '26",
+    66: "Spring '26",
+    67: "Summer '26",
 }
 _SEASONS = ("Spring", "Summer", "Winter")
 
@@ -40,8 +47,21 @@ async def resources(request: Request) -> Response:
     ctx = api_context(request)
     base = ctx.base
     names = [
-        "sobjects", "query", "queryAll", "search", "composite", "limits", "jobs", "tooling",
-        "actions", "recent", "tabs", "theme", "connect", "analytics", "chatter",
+        "sobjects",
+        "query",
+        "queryAll",
+        "search",
+        "composite",
+        "limits",
+        "jobs",
+        "tooling",
+        "actions",
+        "recent",
+        "tabs",
+        "theme",
+        "connect",
+        "analytics",
+        "chatter",
     ]
     body = {name: f"{base}/{name}" for name in names}
     body["identity"] = f"{org_of(request).instance_url}/id/{ctx.org.id}/{ctx.session.user_id}"
@@ -53,8 +73,10 @@ async def limits(request: Request) -> Response:
     counter = ctx.org.limits
     big = {"Max": 15000, "Remaining": 15000}
     body = {
-        "DailyApiRequests": {"Max": counter.maximum,
-                             "Remaining": max(counter.maximum - counter.used, 0)},
+        "DailyApiRequests": {
+            "Max": counter.maximum,
+            "Remaining": max(counter.maximum - counter.used, 0),
+        },
         "DailyBulkApiBatches": {"Max": 15000, "Remaining": 15000},
         "DailyBulkV2QueryJobs": {"Max": 10000, "Remaining": 10000},
         "DailyBulkV2QueryFileStorageMB": {"Max": 976562, "Remaining": 976562},

@@ -357,8 +357,10 @@ class Compiler:
                 alias = resolved.rel.aliases[0]
                 parts = []
                 for key, component in definition.compound_components.items():
-                    part_def = resolved.rel.targets[0].field(component)
-                    if part_def is None:
+                    owner = resolved.rel.targets[0]
+                    part_def = owner.field(component)
+                    # A component hidden by field-level security stays hidden inside it.
+                    if part_def is None or not self.profile.can_see(owner.name, part_def.name):
                         continue
                     parts.append((key, self.column(f"{alias}.{quote(part_def.name)}"), part_def))
                 target.append(OutCompound(definition.name, parts))
