@@ -18,7 +18,9 @@ import importlib.metadata
 import os
 import platform
 import resource
+import socket
 import sqlite3
+import subprocess
 import sys
 import threading
 import time
@@ -45,6 +47,7 @@ class Phase:
     rows: int = 0
     seconds: float = 0.0
     rss_peak_mb: float = 0.0
+    rss_growth_mb: float = 0.0
     traced_peak_mb: float | None = None
     note: str = ""
 
@@ -57,15 +60,25 @@ class Phase:
 class SizeReport:
     records: int
     phases: list[Phase] = field(default_factory=list)
+    server_peak_rss_mb: float | None = None
 
 
 # -- memory -------------------------------------------------------------------------------------
 
 
-def current_rss_mb() -> float:
-    with open("/proc/self/statm") as handle:
+def current_rss_mb(pid: int | str = "self") -> float:
+    with open(f"/proc/{pid}/statm") as handle:
         pages = int(handle.read().split()[1])
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def peak_rss_mb_of(pid: int) -> float:
+    """The kernel's high-water mark of a process's resident memory (VmHWM)."""
+    with open(f"/proc/{pid}/status") as handle:
+        for line in handle:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def max_rss_mb() -> float:
@@ -76,26 +89,28 @@ def max_rss_mb() -> float:
 class RssSampler:
     """Peak resident memory of this process during a phase (ru_maxrss only ever grows)."""
 
-    def __init__(self, interval: float = 0.02) -> None:
+    def __init__(self, pid: int | str = "self", interval: float = 0.02) -> None:
+        self.pid = pid
         self.interval = interval
         self.peak = 0.0
+        self.start = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, current_rss_mb())
+            self.peak = max(self.peak, current_rss_mb(self.pid))
             time.sleep(self.interval)
 
     def __enter__(self) -> RssSampler:
-        self.peak = current_rss_mb()
+        self.start = self.peak = current_rss_mb(self.pid)
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
-        self.peak = max(self.peak, current_rss_mb())
+        self.peak = max(self.peak, current_rss_mb(self.pid))
 
 
 @contextlib.contextmanager
@@ -113,7 +128,7 @@ def traced() -> Iterator[list[float]]:
 # -- the phases -----------------------------------------------------------------------------------
 
 
-def login(http: httpx.Client, org: Org) -> str:
+def login(http: httpx.Client, org: Org | None) -> str:
     response = http.post(
         "/services/oauth2/token",
         data={
@@ -124,7 +139,8 @@ def login(http: httpx.Client, org: Org) -> str:
             "password": "password",
         },
     )
-    if response.status_code == 200:
+    if response.status_code == 200 or org is None:
+        response.raise_for_status()
         return str(response.json()["access_token"])
     user = org.find_user("sync@example.com")
     assert user is not None
@@ -196,9 +212,11 @@ def collections_create(http: httpx.Client, calls: int, tag: str) -> int:
     return created
 
 
-def timed(phase: Phase, work: Callable[[], int]) -> Phase:
-    """Run one phase; a failing phase is reported, and the benchmark goes on."""
-    with RssSampler() as sampler:
+def timed(phase: Phase, work: Callable[[], int], pid: int | str = "self") -> Phase:
+    """Run one phase; a failing phase is reported, and the benchmark goes on.
+
+    Memory is sampled from the process that serves the org (`pid`)."""
+    with RssSampler(pid) as sampler:
         started = time.perf_counter()
         try:
             phase.rows = work()
@@ -206,51 +224,103 @@ def timed(phase: Phase, work: Callable[[], int]) -> Phase:
             phase.note = f"FAILED: {type(exc).__name__}: {' '.join(str(exc).split())[:120]}"
         phase.seconds = time.perf_counter() - started
     phase.rss_peak_mb = sampler.peak
+    phase.rss_growth_mb = sampler.peak - sampler.start
     if phase.note.startswith("FAILED"):
         print(f"  {phase.name}: {phase.note}", flush=True)
     return phase
 
 
 def run_size(records: int, args: argparse.Namespace) -> SizeReport:
+    if args.server == "process":
+        return run_size_in_process_server(records, args)
     report = SizeReport(records)
     org = Org()
     try:
-        seed_phase = Phase("seed (leads)")
-        summary_holder: list[str] = []
-
-        def seed() -> int:
-            summary_holder.append(seed_org(org, "demo", records=records).describe())
-            return records
-
-        report.phases.append(timed(seed_phase, seed))
+        report.phases.append(timed(Phase("seed (leads)"), lambda: seed_leads(org, records)))
         with ServerThread(org) as server, httpx.Client(base_url=server.url, timeout=600) as http:
             http.headers["Authorization"] = f"Bearer {login(http, org)}"
-            report.phases.append(timed(Phase("bulk 2.0 queryAll"), lambda: bulk_query(http)))
-            rest_rows = min(records, args.rest_rows)
-            report.phases.append(
-                timed(
-                    Phase("rest queryAll (batchSize 2000)"), lambda: rest_query_all(http, rest_rows)
-                )
-            )
-            report.phases.append(
-                timed(
-                    Phase("collections create (200/call)"),
-                    lambda: collections_create(http, args.collections_calls, str(records)),
-                )
-            )
+            report.phases += client_phases(http, records, args, "self")
             if args.tracemalloc:
-                for name, work in (
-                    ("bulk 2.0 queryAll [traced]", lambda: bulk_query(http)),
-                    ("rest queryAll [traced]", lambda: rest_query_all(http, rest_rows)),
-                ):
-                    phase = Phase(name, note="tracemalloc on: slower, memory only")
-                    with traced() as peak:
-                        timed(phase, work)
-                    phase.traced_peak_mb = peak[0]
-                    report.phases.append(phase)
+                report.phases += traced_phases(http, records, args)
     finally:
         org.close()
     return report
+
+
+def seed_leads(org: Org, records: int) -> int:
+    seed_org(org, "demo", records=records)
+    return records
+
+
+def client_phases(
+    http: httpx.Client, records: int, args: argparse.Namespace, pid: int | str
+) -> list[Phase]:
+    rest_rows = min(records, args.rest_rows)
+    return [
+        timed(Phase("bulk 2.0 queryAll"), lambda: bulk_query(http), pid),
+        timed(
+            Phase("rest queryAll (batchSize 2000)"), lambda: rest_query_all(http, rest_rows), pid
+        ),
+        timed(
+            Phase("collections create (200/call)"),
+            lambda: collections_create(http, args.collections_calls, str(records)),
+            pid,
+        ),
+    ]
+
+
+def traced_phases(http: httpx.Client, records: int, args: argparse.Namespace) -> list[Phase]:
+    rest_rows = min(records, args.rest_rows)
+    phases = []
+    for name, work in (
+        ("bulk 2.0 queryAll [traced]", lambda: bulk_query(http)),
+        ("rest queryAll [traced]", lambda: rest_query_all(http, rest_rows)),
+    ):
+        phase = Phase(name, note="tracemalloc on: slower, memory only")
+        with traced() as peak:
+            timed(phase, work)
+        phase.traced_peak_mb = peak[0]
+        phases.append(phase)
+    return phases
+
+
+def run_size_in_process_server(records: int, args: argparse.Namespace) -> SizeReport:
+    """The same phases against `leadsync emulator` in its own process (no shared GIL)."""
+    report = SizeReport(records)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "leadsync.cli", "emulator", "--port", str(port)]
+    started = time.perf_counter()
+    server = subprocess.Popen(
+        [*command, "--records", str(records)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        seed = Phase("seed + start (process)", rows=records)
+        with RssSampler(server.pid) as sampler:
+            wait_for(url, server)
+        seed.seconds = time.perf_counter() - started
+        seed.rss_peak_mb = sampler.peak
+        report.phases.append(seed)
+        with httpx.Client(base_url=url, timeout=600) as http:
+            http.headers["Authorization"] = f"Bearer {login(http, None)}"
+            report.phases += client_phases(http, records, args, server.pid)
+        report.server_peak_rss_mb = peak_rss_mb_of(server.pid)
+    finally:
+        server.terminate()
+        server.communicate(timeout=60)
+    return report
+
+
+def wait_for(url: str, server: subprocess.Popen[str]) -> None:
+    while server.poll() is None:
+        try:
+            if httpx.get(f"{url}/services/data/", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.05)
+    raise RuntimeError(f"the emulator process exited with {server.returncode}")
 
 
 # -- output ---------------------------------------------------------------------------------------
@@ -273,7 +343,7 @@ def print_header(args: argparse.Namespace) -> None:
     print(f"  machine:  {os.cpu_count()} CPUs, {platform.platform()}, {platform.machine()}")
     print(f"  python:   {platform.python_implementation()} {platform.python_version()}")
     print(f"  packages: {versions()}")
-    print(f"  sizes:    {', '.join(f'{n:,}' for n in args.sizes)} leads")
+    print(f"  sizes:    {', '.join(f'{n:,}' for n in args.sizes)} leads; server: {args.server}")
     print()
 
 
@@ -297,7 +367,10 @@ def print_report(report: SizeReport) -> None:
             f"  {phase.name:34} {phase.rows:>10,} {phase.seconds:>8.2f} {phase.rate:>10,.0f}"
             f" {phase.rss_peak_mb:>12.1f} {traced_mb}  {goal}"
         )
-    print(f"  process max RSS so far (ru_maxrss): {max_rss_mb():.1f} MB")
+    if report.server_peak_rss_mb is not None:
+        print(f"  server process peak RSS (VmHWM): {report.server_peak_rss_mb:.1f} MB")
+    else:
+        print(f"  process max RSS so far (ru_maxrss): {max_rss_mb():.1f} MB")
     print()
     sys.stdout.flush()
 
@@ -309,11 +382,18 @@ def print_memory_summary(reports: list[SizeReport]) -> None:
     for name in ("bulk 2.0 queryAll", "rest queryAll"):
         cells = []
         for report in reports:
-            for phase in report.phases:
-                if phase.name.startswith(name) and phase.traced_peak_mb is not None:
-                    cells.append(f"{report.records:,} leads: {phase.traced_peak_mb:.1f} MB traced")
-        if cells:
-            print(f"  {name:20} " + "; ".join(cells))
+            phases = [p for p in report.phases if p.name.startswith(name)]
+            traced_runs = [p for p in phases if p.traced_peak_mb is not None]
+            if traced_runs:
+                cells.append(
+                    f"{report.records:,} leads: {traced_runs[0].traced_peak_mb:.1f} MB traced"
+                )
+            elif phases:
+                cells.append(
+                    f"{report.records:,} leads: RSS +{phases[0].rss_growth_mb:.1f} MB"
+                    " during the phase"
+                )
+        print(f"  {name:20} " + "; ".join(cells))
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -325,6 +405,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rest-rows", type=int, default=200_000, help="REST rows to page through")
     parser.add_argument("--collections-calls", type=int, default=50)
     parser.add_argument("--no-tracemalloc", dest="tracemalloc", action="store_false")
+    parser.add_argument(
+        "--server",
+        choices=["thread", "process"],
+        default="thread",
+        help="serve the org from a thread of this process (default) or a `leadsync emulator` "
+        "process (no shared GIL; no tracemalloc figures)",
+    )
     args = parser.parse_args(argv)
     small = max(1, args.records // max(1, args.small_factor))
     args.sizes = [small, args.records] if small < args.records else [args.records]

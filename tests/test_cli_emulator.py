@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from leadsync.emulator.server import OrgOptions, ServerThread, build_org
+from leadsync.emulator.server import OrgOptions, ServerThread, build_org, listen
 
 CONSOLE_SCRIPT = Path(sys.executable).parent / "leadsync"
 
@@ -171,3 +171,21 @@ def test_server_thread_serves_on_a_free_port_and_sets_instance_url() -> None:
             httpx.get(f"{server.url}/services/data/", timeout=2)
     finally:
         org.close()
+
+
+def test_unknown_command_is_one_line_error() -> None:
+    result = subprocess.run(
+        command("no-such-command"), capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 2
+    assert result.stderr == "leadsync: error: No such command 'no-such-command'.\n"
+
+
+def test_listening_socket_is_tcp_so_connections_get_nodelay() -> None:
+    # asyncio turns Nagle off only for sockets created with IPPROTO_TCP; without it every
+    # response stalls ~40 ms on a delayed ACK.
+    sock = listen("127.0.0.1", 0)
+    try:
+        assert sock.proto == socket.IPPROTO_TCP
+    finally:
+        sock.close()

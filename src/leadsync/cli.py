@@ -12,14 +12,6 @@ from typing import Any, NoReturn
 import typer
 import typer.core
 
-app = typer.Typer(
-    no_args_is_help=True,
-    add_completion=False,
-    help=__doc__,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-)
-
 # Documented, local-only demo credentials of the emulated org (design notes §4).
 DEMO_USERS = ("sync@example.com", "admin@example.com")
 DEMO_PASSWORD = "password"
@@ -32,6 +24,13 @@ def fail(command: str, message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
+def _usage_error(where: str, error: Exception) -> NoReturn:
+    formatter = getattr(error, "format_message", None)
+    text = formatter() if callable(formatter) else str(error)
+    typer.echo(f"{where}: error: {_one_line_text(text)}", err=True)
+    raise typer.Exit(2)
+
+
 class OneLineErrors(typer.core.TyperCommand):
     """Reports a bad option as one line (`leadsync NAME: error: ...`), exit code 2."""
 
@@ -41,10 +40,35 @@ class OneLineErrors(typer.core.TyperCommand):
             return super().parse_args(ctx, args)
         except typer.TyperException as error:
             # Typer vendors click; its usage errors derive from TyperException.
-            formatter = getattr(error, "format_message", None)
-            text = formatter() if callable(formatter) else str(error)
-            typer.echo(f"leadsync {self.name}: error: {_one_line_text(text)}", err=True)
-            raise typer.Exit(2) from None
+            _usage_error(f"leadsync {self.name}", error)
+
+
+class OneLineErrorsGroup(typer.core.TyperGroup):
+    """The same for the top level: an unknown command or option is one line, exit code 2."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except typer.TyperException as error:
+            if type(error).__name__ == "NoArgsIsHelpError":
+                raise  # bare `leadsync` prints its help, as it should
+            _usage_error("leadsync", error)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        try:
+            return super().resolve_command(ctx, args)
+        except typer.TyperException as error:
+            _usage_error("leadsync", error)
+
+
+app = typer.Typer(
+    cls=OneLineErrorsGroup,
+    no_args_is_help=True,
+    add_completion=False,
+    help="leadsync: a lead database in two-way sync with Salesforce.",
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
 
 
 @app.callback()

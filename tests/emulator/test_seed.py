@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from leadsync.emulator import ids
+from leadsync.emulator import ids, orgfile
 from leadsync.emulator.org import Org
 from leadsync.emulator.seed import DEFAULT_LEADS, SeedError, seed_org
 from leadsync.emulator.server import OrgOptions, build_org
@@ -251,3 +251,19 @@ def test_fast_id_maker_matches_the_reference_algorithm() -> None:
             assert ids.make_id(prefix, sequence) == _reference_make_id(prefix, sequence)
     with pytest.raises(OverflowError):
         ids.make_id("00Q", 62**10)
+
+
+def test_demo_seed_fits_a_bare_org_file_without_the_demo_customisations() -> None:
+    definition = orgfile.from_mapping(
+        {"users": [{"username": "solo@example.com", "password": "pw", "last_name": "Solo"}]}
+    )
+    org = Org(definition)
+    try:
+        summary = seed_org(org, "demo", records=120)
+        assert summary.created["Lead"] == 120
+        assert "Product_Interest__c" not in summary.created
+        assert count(org, "Group") == 0
+        owners = {row["OwnerId"][:3] for row in rows(org, "Lead")}
+        assert owners == {"005"}
+    finally:
+        org.close()

@@ -71,7 +71,9 @@ def build_org(options: OrgOptions) -> tuple[Org, SeedSummary]:
 def listen(host: str, port: int) -> socket.socket:
     """A listening socket, bound now so a busy port is reported before anything starts."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on accepted connections whose
+    # socket says so, and without it every response waits ~40 ms for a delayed ACK (Nagle).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
