@@ -137,6 +137,37 @@ def emulator(
     typer.echo("leadsync emulator: stopped")
 
 
+@app.command("emulator-token", cls=OneLineErrors)
+def emulator_token(
+    url: str = typer.Option("http://127.0.0.1:8484", help="The running emulator."),
+    username: str = typer.Option("sync@example.com", help="The user to act as."),
+    password: str = typer.Option(DEMO_PASSWORD, help="That user's password."),
+    client_id: str = typer.Option(DEMO_CLIENT_ID, help="OAuth client id."),
+    client_secret: str = typer.Option(DEMO_CLIENT_SECRET, help="OAuth client secret."),
+) -> None:
+    """Mint a refresh token on a running emulator (authorization-code flow), for clients such
+    as tap-salesforce that log in only with a refresh token. Prints the token alone."""
+    from .emulator.oauth_flow import OAuthFlowError, mint_refresh_token
+
+    try:
+        token = mint_refresh_token(url, username, password, client_id, client_secret)
+    except OAuthFlowError as exc:
+        fail("emulator-token", _one_line(exc))
+    typer.echo(token)
+
+
+@app.command(cls=OneLineErrors)
+def demo() -> None:
+    """A short tour on an embedded emulator: what leadsync's Salesforce connector sees and does."""
+    from .demo import run
+    from .errors import LeadsyncError
+
+    try:
+        run()
+    except LeadsyncError as exc:
+        fail("demo", _one_line(exc))
+
+
 def _one_line(exc: BaseException) -> str:
     return _one_line_text(str(exc)) or type(exc).__name__
 

@@ -48,10 +48,7 @@ def run(console: Console | None = None) -> int:
         )
         for step in _steps():
             step(client, out)
-        out.print(
-            f"\nSalesforce API calls used: [bold]{client.usage.calls}[/bold] "
-            f"(org usage {client.usage.used}/{client.usage.maximum})"
-        )
+        out.print(f"\nSalesforce API calls used: [bold]{client.usage.calls}[/bold]")
         calls = client.usage.calls
     org.close()
     return calls

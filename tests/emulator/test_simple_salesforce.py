@@ -426,3 +426,9 @@ def test_bulk2_insert_upsert_and_results(client: Salesforce, tmp_path: Path) -> 
     assert delete["numberRecordsProcessed"] == 1
     assert delete["numberRecordsFailed"] == 0
     assert client.query("SELECT COUNT() FROM Lead")["totalSize"] == 2
+
+
+def test_is_sandbox_reads_the_organization_row(client: Salesforce, org: Org) -> None:
+    assert client.is_sandbox() is False
+    [row] = client.query("SELECT Id, Name FROM Organization")["records"]
+    assert row["Id"] == org.id and row["Name"] == org.definition.name

@@ -79,6 +79,23 @@ class Org:
         from .dml import system_insert  # late: dml imports org-level helpers
 
         now = self.clock.now()
+        [org_row] = system_insert(
+            self,
+            "Organization",
+            [
+                {
+                    "Name": self.definition.name,
+                    "IsSandbox": 0,
+                    "OrganizationType": "Enterprise Edition",
+                    "InstanceName": "EMU1",
+                    "TimeZoneSidKey": "GMT",
+                    "LanguageLocaleKey": "en_US",
+                    "DefaultLocaleSidKey": "en_US",
+                }
+            ],
+            now=now,
+        )
+        assert org_row == self.id, "the Organization row carries the org id"
         profile_ids = {}
         for name in self.definition.profiles:
             [row_id] = system_insert(self, "Profile", [{"Name": name}], now=now)

@@ -417,6 +417,22 @@ def campaign_member_status() -> SObjectDef:
     return o
 
 
+def organization() -> SObjectDef:
+    """The org itself: one read-only row (simple-salesforce's `is_sandbox()` reads it)."""
+    o = obj("Organization", createable=False, updateable=False, deletable=False)
+    o.add(*system_fields(with_master=False))
+    o.add(
+        text("Name", 80, nillable=False, name_field=True),
+        boolean("IsSandbox"),
+        picklist("OrganizationType", ["Developer Edition", "Enterprise Edition"]),
+        text("InstanceName", 5),
+        text("TimeZoneSidKey", 40),
+        text("LanguageLocaleKey", 40),
+        text("DefaultLocaleSidKey", 40),
+    )
+    return o
+
+
 def lead_status() -> SObjectDef:
     o = obj(
         "LeadStatus",
@@ -503,6 +519,7 @@ def standard_schema() -> Schema:
         campaign_member,
         campaign_member_status,
         lead_status,
+        organization,
         task,
         event,
     ):

@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
-
 from starlette.routing import BaseRoute
 
-# Each module exposes `routes() -> list[BaseRoute]`. Order matters where paths overlap.
-_MODULES = (
-    "discovery",
-    "oauth",
-    "soap",
-    "describe",
-    "query",
-    "composite",
-    "sobjects",
-    "bulk",
-    "admin",
-)
+from . import admin, bulk, composite, describe, discovery, oauth, query, soap, sobjects
 
 
 def all_routes() -> list[BaseRoute]:
+    # Order matters where paths overlap: describe's `/sobjects/{obj}` GET and
+    # `/sobjects/{obj}/describe` come before the record routes of `sobjects`.
     routes: list[BaseRoute] = []
-    for name in _MODULES:
-        try:
-            module = importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{name}":
-                raise
-            continue
+    for module in (discovery, oauth, soap, describe, query, composite, sobjects, bulk, admin):
         routes.extend(module.routes())
     return routes
