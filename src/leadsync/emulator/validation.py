@@ -14,25 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import SalesforceError
-from .schema import FieldDef, Profile, SObjectDef, ValidationRule
+from .schema import TEXT_TYPES, FieldDef, Profile, SObjectDef, ValidationRule
 from .values import EMAIL_PATTERN, to_db
 
 # Types whose empty string Salesforce stores as null.
-_BLANK_IS_NULL = frozenset(
-    {
-        "string",
-        "textarea",
-        "picklist",
-        "multipicklist",
-        "combobox",
-        "email",
-        "phone",
-        "url",
-        "encryptedstring",
-        "time",
-        "base64",
-    }
-)
+_BLANK_IS_NULL = TEXT_TYPES | {"time", "base64"}
 
 
 @dataclass(frozen=True)
