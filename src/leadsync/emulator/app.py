@@ -15,8 +15,9 @@ from typing import Any
 
 import httpx
 import orjson
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -27,6 +28,7 @@ from .sessions import Session
 log = logging.getLogger("leadsync.emulator")
 
 _API_PATH = re.compile(r"^/services/data/v(?P<version>\d+\.\d+)(?:/|$)")
+_UNVERSIONED = re.compile(r"^/services/data/.")
 CONTEXT_KEY = "leadsync.ctx"
 
 
@@ -91,6 +93,10 @@ class Gate:
             return
         scope["app_org"] = self.org
         match = _API_PATH.match(scope["path"])
+        if match is None and _UNVERSIONED.match(scope["path"]):
+            # `/services/data/v62/...`, `/services/data/foo`: no such version, no such resource.
+            await self._send(error_response(not_found()), scope, receive, send, False)
+            return
         if match is None:
             await self._guarded(scope, receive, send, limit_header=False)
             return
@@ -259,6 +265,20 @@ async def dispatch_internal(
     return status, headers, parsed
 
 
+def routing_error(method: str, exc: HTTPException) -> SalesforceError:
+    """The REST envelope of a request no route takes (unknown resource or method)."""
+    if exc.status_code == 405:
+        allowed = (exc.headers or {}).get("Allow", "").replace(" ", "")
+        return SalesforceError(
+            "METHOD_NOT_ALLOWED",
+            f"HTTP Method '{method}' not allowed. Allowed are {allowed}",
+            405,
+        )
+    if exc.status_code == 404:
+        return not_found()
+    return SalesforceError("INVALID_INPUT", exc.detail, exc.status_code)
+
+
 RouteFactory = Callable[[], list[BaseRoute]]
 
 
@@ -270,7 +290,18 @@ def create_app(org: Org) -> ASGIApp:
 
     async def router_with_self(scope: Scope, receive: Receive, send: Send) -> None:
         scope["app_router"] = router_with_self
-        await router(scope, receive, send)
+        # With "app" in the scope, Starlette raises HTTPException for an unknown path or
+        # method instead of answering in plain text, so the REST API can use its envelope.
+        scope["app"] = router_with_self
+        try:
+            await router(scope, receive, send)
+        except HTTPException as exc:
+            if not scope["path"].startswith("/services/data"):
+                await PlainTextResponse(exc.detail, exc.status_code, exc.headers)(
+                    scope, receive, send
+                )
+                return
+            raise routing_error(scope["method"], exc) from None
 
     return Gate(org, router_with_self)
 

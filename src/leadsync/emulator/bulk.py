@@ -23,7 +23,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from .errors import SalesforceError
 from .ids import KEY_PREFIXES
@@ -54,6 +54,14 @@ def job_state_error(message: str) -> SalesforceError:
 
 def invalid_job(message: str) -> SalesforceError:
     return SalesforceError("INVALIDJOB", message, 400)
+
+
+def job_not_found() -> SalesforceError:
+    return SalesforceError("NOT_FOUND", "The requested resource does not exist", 404)
+
+
+class JobRemoved(Exception):
+    """Raised in a job's worker when the job was deleted under it: the worker just stops."""
 
 
 def choose(options: dict[str, str], value: Any, name: str, default: str) -> str:
@@ -127,8 +135,14 @@ class BulkJob:
         self.state = "Open"
         self.error_message: str | None = None
         self.processed = 0
+        # Guards state changes and every opening of the job's files against `remove`, so a
+        # file is either opened before the job is deleted (and stays readable: POSIX keeps
+        # an unlinked file's data while it is open) or not at all.
         self.lock = threading.RLock()
+        self.removed = False
         self.done = threading.Event()
+        self.idle = threading.Event()  # no worker thread running for this job
+        self.idle.set()
         self.started_at: float | None = None
         self.finished_at: float | None = None
 
@@ -181,6 +195,33 @@ class BulkJob:
     def remove_files(self) -> None:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
+    # -- files ------------------------------------------------------------------------------
+
+    def open_file(self, path: Path) -> IO[bytes] | None:
+        """`path` open for reading, None when it was never written; a deleted job is 404.
+
+        Open files before answering with anything that depends on them (a Content-Length):
+        once open, a concurrent DELETE cannot take the data away.
+        """
+        with self.lock:
+            if self.removed:
+                raise job_not_found()
+            try:
+                return open(path, "rb")
+            except FileNotFoundError:
+                return None
+
+    def create_file(self, path: Path, mode: str = "wb", **options: Any) -> IO[Any]:
+        """`path` created for writing by the job's worker (or upload); JobRemoved if the job
+        was deleted, so nothing is written into a directory being removed."""
+        with self.lock:
+            if self.removed:
+                raise JobRemoved(self.id)
+            return open(path, mode, **options)
+
+    def worker_running(self) -> bool:
+        return not self.idle.is_set()
+
 
 class JobRegistry:
     """The org's Bulk 2.0 jobs, their working directory and their worker threads."""
@@ -218,16 +259,19 @@ class JobRegistry:
         with self._lock:
             job = self._jobs.get(job_id)
         if job is None or not isinstance(job, kind):
-            raise SalesforceError("NOT_FOUND", "The requested resource does not exist", 404)
+            raise job_not_found()
         return job
 
     def remove(self, job: BulkJob) -> None:
+        """Forget the job, stop it and delete its files. Handles already open (a result page
+        being sent) keep reading; later opens see the job as not found."""
         with self._lock:
             self._jobs.pop(job.id, None)
         with job.lock:
+            job.removed = True
             if job.state not in TERMINAL_STATES:
-                job.set_state("Aborted", self.org.clock.now())
-        job.remove_files()
+                job.set_state("Aborted", self._now())
+            job.remove_files()
 
     def jobs(self, kind: type[BulkJob]) -> list[BulkJob]:
         with self._lock:
@@ -238,14 +282,23 @@ class JobRegistry:
 
         def run() -> None:
             self._may_run.wait()
-            job.started_at = time.monotonic()
+            # Busy from here: `work` writes files only after it moved the job to InProgress,
+            # which fails for a job already aborted, so a queued worker of an aborted job
+            # never writes anything.
+            job.idle.clear()
             try:
+                job.started_at = time.monotonic()
                 work()
+            except JobRemoved:
+                pass  # deleted while it ran: already Aborted, its files gone
             except SalesforceError as error:
                 job.set_state("Failed", self._now(), error=error.message)
             except Exception as error:
-                log.exception("bulk job %s crashed", job.id)
+                if not job.removed:
+                    log.exception("bulk job %s crashed", job.id)
                 job.set_state("Failed", self._now(), error=f"InternalServerError : {error}")
+            finally:
+                job.idle.set()
 
         threading.Thread(target=run, name=f"bulk-{job.id}", daemon=True).start()
 
@@ -283,24 +336,30 @@ READ_CHUNK = 1 << 20
 
 
 def file_chunks(
-    header: bytes, path: Path | None, start: int = 0, end: int | None = None
+    header: bytes, handle: IO[bytes] | None, start: int = 0, end: int | None = None
 ) -> Iterator[bytes]:
-    """`header`, then bytes [start, end) of `path` in 1 MB reads (a missing file is empty)."""
-    yield header
-    if path is None:
-        return
+    """`header`, then bytes [start, end) of the open `handle` in 1 MB reads; closes it.
+
+    The handle is opened by the caller before the response starts (see `BulkJob.open_file`).
+    Running out of data before `end` is an error: the connection is then dropped rather than
+    ended short of its Content-Length as if all was well.
+    """
     try:
-        handle = open(path, "rb")  # noqa: SIM115 - closed by the with below
-    except FileNotFoundError:
-        return  # deleted meanwhile: the client gets the header only
-    with handle:
+        yield header
+        if handle is None:
+            return
         handle.seek(start)
         remaining = -1 if end is None else end - start
         while remaining != 0:
             size = READ_CHUNK if remaining < 0 else min(READ_CHUNK, remaining)
             data = handle.read(size)
             if not data:
+                if remaining > 0:
+                    raise OSError(f"result file ended {remaining} bytes early")
                 return
             if remaining > 0:
                 remaining -= len(data)
             yield data
+    finally:
+        if handle is not None:
+            handle.close()

@@ -20,9 +20,11 @@ from .bulk import (
     TERMINAL_STATES,
     BulkJob,
     JobRegistry,
+    JobRemoved,
     choose,
     csv_writer,
     invalid_job,
+    job_not_found,
     job_state_error,
 )
 from .errors import SalesforceError
@@ -146,6 +148,8 @@ def _external_field(session: Session, obj: SObjectDef, name: Any) -> FieldDef:
 def begin_upload(job: IngestJob) -> Any:
     """Open the job's upload file; only one upload per job, and only while it is Open."""
     with job.lock:
+        if job.removed:
+            raise job_not_found()
         if job.state != "Open":
             raise job_state_error(
                 f"Job {job.id} is {job.state}; data can only be uploaded while Open"
@@ -157,7 +161,7 @@ def begin_upload(job: IngestJob) -> Any:
                 "uploaded only once."
             )
         job.uploaded = True
-    return open(job.upload_path, "wb")
+        return job.create_file(job.upload_path)
 
 
 def note_header(job: IngestJob) -> None:
@@ -242,10 +246,14 @@ class _Outputs:
         self.job = job
         self._files: dict[str, Any] = {}
         self._writers: dict[str, Any] = {}
-        for kind in RESULT_KINDS:
-            handle = open(job.result_path(kind), "w", encoding="utf-8", newline="")  # noqa: SIM115
-            self._files[kind] = handle
-            self._writers[kind] = csv_writer(handle, job.column_delimiter, job.line_ending)
+        try:
+            for kind in RESULT_KINDS:
+                handle = job.create_file(job.result_path(kind), "w", encoding="utf-8", newline="")
+                self._files[kind] = handle
+                self._writers[kind] = csv_writer(handle, job.column_delimiter, job.line_ending)
+        except BaseException:
+            self.close()
+            raise
 
     def success(self, row: Row, record_id: str, created: bool) -> None:
         self._writers["successfulResults"].writerow(
@@ -520,14 +528,14 @@ def _leave_unprocessed(job: IngestJob) -> None:
         if header is None:
             return
         job.columns = [cell.strip() for cell in header]
-        with open(
+        with job.create_file(
             job.result_path("unprocessedrecords"), "w", encoding="utf-8", newline=""
         ) as handle:
             writer = csv_writer(handle, job.column_delimiter, job.line_ending)
             for cells in rows:
                 if cells:
                     writer.writerow(cells)
-    except csv.Error:
+    except (csv.Error, JobRemoved):
         return
 
 
@@ -541,7 +549,9 @@ def result_header(job: IngestJob, kind: str) -> bytes:
 
 
 def result_ready(job: IngestJob) -> bool:
-    return job.state in TERMINAL_STATES
+    """Results are served once the job ended and its worker closed the result files (a job
+    aborted while running is Aborted at once, but its worker stops at the next chunk)."""
+    return job.state in TERMINAL_STATES and not job.worker_running()
 
 
 def list_body(registry: JobRegistry) -> dict[str, Any]:

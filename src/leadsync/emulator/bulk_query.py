@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import io
 import itertools
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from . import query
 from .bulk import (
@@ -26,6 +27,7 @@ from .bulk import (
     encode_locator,
     file_chunks,
     invalid_job,
+    job_not_found,
     job_state_error,
 )
 from .errors import SalesforceError
@@ -138,8 +140,11 @@ def _run(registry: JobRegistry, job: QueryJob, compiled: query.CompiledQuery) ->
 
 def _write_rows(job: QueryJob, rows: Iterator[list[str]]) -> bool:
     """Write all rows to the result file, noting where every `INDEX_STRIDE`-th row starts;
-    False when the job was aborted meanwhile."""
-    with open(job.data_path, "wb") as raw:
+    False when the job was aborted meanwhile.
+
+    `offsets`, `size` and `processed` are final before the job turns JobComplete, and pages
+    are only served from a complete job, so readers never see a file still being written."""
+    with job.create_file(job.data_path) as raw:
         # newline="" keeps the dialect's own line endings; flushed at each indexed row.
         text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
         writer = csv_writer(text, job.column_delimiter, job.line_ending)
@@ -161,43 +166,62 @@ def _write_rows(job: QueryJob, rows: Iterator[list[str]]) -> bool:
 
 @dataclass(frozen=True)
 class Page:
-    """A slice of the result file: bytes [start, end), `count` rows, and the next locator."""
+    """A slice of the result file: bytes [start, end), `count` rows, and the next locator.
+
+    `handle` is the result file, opened when the page was computed: the body is read from
+    it, so it always has the `length` announced, even if the job is deleted meanwhile."""
 
     job: QueryJob
     start: int
     end: int
     count: int
     locator: str
+    handle: IO[bytes]
 
     @property
     def length(self) -> int:
         return len(self.job.header) + self.end - self.start
 
     def chunks(self) -> Iterator[bytes]:
-        return file_chunks(self.job.header, self.job.data_path, self.start, self.end)
+        """The body; closes the handle once read (or when dropped unread)."""
+        return file_chunks(self.job.header, self.handle, self.start, self.end)
 
 
 def page(job: QueryJob, locator: str | None, max_records: str | None) -> Page:
     """The page of results at `locator` (the first page when absent)."""
-    if job.state != "JobComplete":
-        if job.state in ("Failed", "Aborted"):
-            raise job_state_error(f"Job {job.id} is {job.state}; it has no results")
-        raise SalesforceError(
-            "JOB_NOT_COMPLETE", f"The job {job.id} is not complete: state {job.state}", 412
-        )
     size = _page_size(max_records)
-    first = 0
-    if locator not in (None, "", "null"):
-        assert locator is not None
-        decoded = decode_locator(locator)
-        if decoded is None or decoded > job.processed:
-            raise SalesforceError("INVALIDLOCATOR", f"Invalid locator: {locator}", 400)
-        first = decoded
-    last = min(first + size, job.processed)
-    start = _row_offset(job, first)
-    end = _row_offset(job, last)
+    with job.lock:
+        if job.removed:
+            raise job_not_found()
+        if job.state != "JobComplete":
+            if job.state in ("Failed", "Aborted"):
+                raise job_state_error(f"Job {job.id} is {job.state}; it has no results")
+            raise SalesforceError(
+                "JOB_NOT_COMPLETE", f"The job {job.id} is not complete: state {job.state}", 412
+            )
+        handle = job.open_file(job.data_path)
+    if handle is None:
+        raise job_not_found()
+    try:
+        first = 0
+        if locator not in (None, "", "null"):
+            assert locator is not None
+            decoded = decode_locator(locator)
+            if decoded is None or decoded > job.processed:
+                raise SalesforceError("INVALIDLOCATOR", f"Invalid locator: {locator}", 400)
+            first = decoded
+        last = min(first + size, job.processed)
+        start = _row_offset(job, handle, first)
+        end = _row_offset(job, handle, last)
+        if os.fstat(handle.fileno()).st_size < end:
+            raise SalesforceError(
+                "UNKNOWN_EXCEPTION", f"The results of job {job.id} are incomplete", 500
+            )
+    except BaseException:
+        handle.close()
+        raise
     next_locator = encode_locator(last) if last < job.processed else "null"
-    return Page(job, start, end, last - first, next_locator)
+    return Page(job, start, end, last - first, next_locator, handle)
 
 
 def _page_size(max_records: str | None) -> int:
@@ -215,7 +239,7 @@ def _page_size(max_records: str | None) -> int:
     return size
 
 
-def _row_offset(job: QueryJob, row: int) -> int:
+def _row_offset(job: QueryJob, handle: IO[bytes], row: int) -> int:
     """Byte offset where `row` starts (the data size for the row past the last)."""
     if row >= job.processed:
         return job.size
@@ -224,9 +248,8 @@ def _row_offset(job: QueryJob, row: int) -> int:
     if skip == 0:
         return start
     end = job.offsets[stride + 1] if stride + 1 < len(job.offsets) else job.size
-    with open(job.data_path, "rb") as handle:
-        handle.seek(start)
-        data = handle.read(end - start)
+    handle.seek(start)
+    data = handle.read(end - start)
     return start + _skip_records(data, skip)
 
 

@@ -11,7 +11,13 @@ from .store import Store
 
 
 class ApiCounter:
-    """Counts API requests per UTC day; one composite or collections call is one request."""
+    """Counts API requests per UTC day; one composite or collections call is one request.
+
+    `consume` and `header` run on the server's event loop for every call, so they never wait
+    for the store's writer lock: a long write in a worker thread (an ingest chunk, an
+    allOrNone composite) would otherwise freeze every connection. The count is saved every
+    100 calls when the writer is free, else at a later call, and always by `flush`.
+    """
 
     def __init__(self, store: Store, clock: Clock, maximum: int) -> None:
         self._store = store
@@ -33,9 +39,10 @@ class ApiCounter:
     def _roll(self) -> None:
         day = self._today()
         if day != self._day:
-            self._flush()
+            self._flush(wait=False)  # the past day's count is informational only
             self._day = day
             self._used = 0
+            self._unsaved = 0
 
     @property
     def used(self) -> int:
@@ -54,27 +61,32 @@ class ApiCounter:
             self._used += 1
             self._unsaved += 1
             if self._unsaved >= 100:
-                self._flush()
+                self._flush(wait=False)
             return self._used
 
     def set_used(self, used: int) -> None:
         with self._lock:
             self._roll()
             self._used = used
-            self._flush()
+            self._unsaved = max(self._unsaved, 100)  # saved by the next call if not now
+            self._flush(wait=False)
 
     def header(self) -> str:
         return f"api-usage={self.used}/{self.maximum}"
 
-    def _flush(self) -> None:
-        self._unsaved = 0
-        with self._store.write() as conn:
+    def _flush(self, *, wait: bool) -> None:
+        writing = self._store.write() if wait else self._store.try_write()
+        with writing as conn:
+            if conn is None:
+                return  # the writer is busy: try again at a later call
             conn.execute(
                 "INSERT INTO _emu_api_usage (day, used) VALUES (?, ?) "
                 "ON CONFLICT(day) DO UPDATE SET used = excluded.used",
                 (self._day, self._used),
             )
+        self._unsaved = 0
 
     def flush(self) -> None:
+        """Save the count now, waiting for the writer (not for the event loop)."""
         with self._lock:
-            self._flush()
+            self._flush(wait=True)

@@ -9,11 +9,12 @@ literal `sf:exceptionCode` / `sf:exceptionMessage` names.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from xml.etree.ElementTree import Element
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape as _escape
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
@@ -65,6 +66,14 @@ class Call:
 
 
 # -- XML helpers -----------------------------------------------------------------------------
+
+# Characters XML 1.0 cannot hold even escaped (control characters, U+FFFE/U+FFFF); echoed input
+# may carry them, and one would make the whole answer unparseable.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def escape(text: str) -> str:
+    return _escape(_NOT_XML.sub("\ufffd", text))
 
 
 def local(tag: str) -> str:

@@ -78,9 +78,12 @@ def indexed_fields(obj: SObjectDef) -> Iterator[FieldDef]:
         child_lookup = (
             definition.type == "reference" and definition.name not in _UNINDEXED_REFERENCES
         )
-        if child_lookup or definition.external_id or definition.unique:
-            yield definition
-        elif definition.name == "Email":
+        if (
+            child_lookup
+            or definition.external_id
+            or definition.unique
+            or definition.name == "Email"
+        ):
             yield definition
 
 
@@ -143,7 +146,11 @@ class Store:
 
     @contextlib.contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction; nested uses join the outer one (savepoints inside)."""
+        """A write transaction; nested uses join the outer one (savepoints inside).
+
+        Waits for the writer lock: never call it on the event loop (see `try_write`), and
+        never wait, while inside, for another thread that may need it.
+        """
         with self._write_lock:
             conn = self._writer
             if conn.in_transaction:
@@ -153,9 +160,32 @@ class Store:
             try:
                 yield conn
             except BaseException:
-                conn.execute("ROLLBACK")
+                self._abandon(conn)
                 raise
-            conn.execute("COMMIT")
+            try:
+                conn.execute("COMMIT")
+            except BaseException:
+                # A failed COMMIT (deferred constraint, disk full) leaves the transaction
+                # open; every later write() would join it and never commit.
+                self._abandon(conn)
+                raise
+
+    @contextlib.contextmanager
+    def try_write(self) -> Iterator[sqlite3.Connection | None]:
+        """Like `write`, but yields None at once when another thread holds the writer."""
+        if not self._write_lock.acquire(blocking=False):
+            yield None
+            return
+        try:
+            with self.write() as conn:
+                yield conn
+        finally:
+            self._write_lock.release()
+
+    @staticmethod
+    def _abandon(conn: sqlite3.Connection) -> None:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
 
     @contextlib.contextmanager
     def savepoint(self, conn: sqlite3.Connection, name: str = "sp") -> Iterator[None]:

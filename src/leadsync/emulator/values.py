@@ -12,13 +12,16 @@ import re
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from .errors import SalesforceError
 from .ids import normalize_id
 from .schema import FieldDef
 
 Converter = Callable[[Any], Any]
+_Number = TypeVar("_Number", int, float)
+# 9999-12-31T23:59:59Z, the last moment a Salesforce datetime can hold.
+MAX_EPOCH_SECONDS = 253402300799
 
 _DATETIME = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?"
@@ -55,7 +58,10 @@ def parse_datetime(text: str) -> int | None:
         sign = 1 if offset[0] == "+" else -1
         digits = offset[1:].replace(":", "")
         delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-        moment = moment - sign * delta
+        try:
+            moment = moment - sign * delta
+        except OverflowError:  # an offset pushing 0001-01-01 or 9999-12-31 out of range
+            return None
     return int(moment.timestamp())
 
 
@@ -123,9 +129,9 @@ def to_db(definition: FieldDef, value: Any) -> Any:
     if kind == "boolean":
         return 1 if _to_bool(definition, value) else 0
     if kind in ("int", "long"):
-        return _to_int(definition, value)
+        return _in_range(definition, _to_int(definition, value), value)
     if kind in ("double", "currency", "percent"):
-        return _to_float(definition, value)
+        return _in_range(definition, _to_float(definition, value), value)
     if kind == "date":
         parsed = parse_date(value) if isinstance(value, str) else None
         if parsed is None:
@@ -133,6 +139,9 @@ def to_db(definition: FieldDef, value: Any) -> Any:
         return parsed
     if kind == "datetime":
         if isinstance(value, int | float) and not isinstance(value, bool):
+            # Epoch milliseconds; beyond year 9999 no timestamp (nor SQLite integer) holds it.
+            if not -MAX_EPOCH_SECONDS <= value / 1000 <= MAX_EPOCH_SECONDS:
+                raise bad_type(definition, value)
             return int(value / 1000)
         seconds = parse_datetime(value) if isinstance(value, str) else None
         if seconds is None:
@@ -175,6 +184,24 @@ def _to_int(definition: FieldDef, value: Any) -> int:
             if number.is_integer():
                 return int(number)
     raise bad_type(definition, value)
+
+
+def _in_range(definition: FieldDef, number: _Number, given: Any) -> _Number:
+    """`number` if it fits the field's integer digits (as describe reports them), else the
+    platform's range error; this also keeps every number within SQLite's 64-bit integers."""
+    if definition.type == "int":
+        digits = definition.precision or 9
+    elif definition.type == "long":
+        digits = definition.precision or 18
+    else:
+        digits = (definition.precision or 18) - definition.scale
+    if abs(number) >= 10**digits:
+        raise SalesforceError(
+            "NUMBER_OUTSIDE_VALID_RANGE",
+            f"{definition.label}: value outside of valid range on numeric field: {given}",
+            fields=[definition.name],
+        )
+    return number
 
 
 def _to_float(definition: FieldDef, value: Any) -> float:

@@ -23,6 +23,8 @@ Handler = Callable[[Request], Awaitable[Response]]
 BASE = "/services/data/v{version}/jobs"
 # Creating a job waits this long for it to finish, so small jobs are complete at first poll.
 SETTLE_SECONDS = 0.05
+# Results of a job aborted while running wait this long for its worker to stop writing them.
+RESULTS_WAIT_SECONDS = 10.0
 
 
 async def _json_body(request: Request) -> Any:
@@ -164,9 +166,12 @@ async def upload_batch(request: Request) -> Response:
 def _ingest_results(kind: str) -> Handler:
     async def handler(request: Request) -> Response:
         job = _ingest_job(request)
+        if job.state in bulk.TERMINAL_STATES and job.worker_running():
+            await run_in_threadpool(job.idle.wait, RESULTS_WAIT_SECONDS)
         header = bulk_ingest.result_header(job, kind)
-        path = job.result_path(kind) if bulk_ingest.result_ready(job) else None
-        return StreamingResponse(bulk.file_chunks(header, path), media_type="text/csv")
+        # Opened now, before the answer starts, so a DELETE cannot cut the body short.
+        handle = job.open_file(job.result_path(kind)) if bulk_ingest.result_ready(job) else None
+        return StreamingResponse(bulk.file_chunks(header, handle), media_type="text/csv")
 
     return handler
 

@@ -18,6 +18,7 @@ from ..org import Org
 from ..sessions import Session
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+_ANY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
 def _origin(request: Request) -> str:
@@ -43,6 +44,9 @@ def _auth_error(error: AuthError) -> Response:
 
 async def token(request: Request) -> Response:
     org = org_of(request)
+    if request.method != "POST":
+        # The token endpoint answers any other method in its own envelope, not a bare 405.
+        return _auth_error(AuthError("invalid_request", "must use HTTP POST"))
     form = await _form(request)
     authorization = request.headers.get("authorization")
     try:
@@ -271,7 +275,7 @@ def routes() -> list[BaseRoute]:
     routes: list[BaseRoute] = []
     for suffix in ("", "/"):
         routes += [
-            Route(f"/services/oauth2/token{suffix}", token, methods=["POST"]),
+            Route(f"/services/oauth2/token{suffix}", token, methods=_ANY_METHOD),
             Route(f"/services/oauth2/authorize{suffix}", authorize, methods=["GET", "POST"]),
             Route(f"/services/oauth2/revoke{suffix}", revoke, methods=["GET", "POST"]),
             Route(f"/services/oauth2/userinfo{suffix}", userinfo, methods=["GET", "POST"]),

@@ -76,7 +76,15 @@ def decode_string(quoted: str) -> tuple[str, str]:
             pattern.append(_like_escape(decoded))
         else:
             raise LiteralError(f"Invalid string literal: illegal escape sequence '\\{code}'")
-    return "".join(value), "".join(pattern)
+    return _utf16("".join(value)), _utf16("".join(pattern))
+
+
+def _utf16(text: str) -> str:
+    """`text` with escaped surrogate pairs joined (`\\uD83D\\uDE00` is one emoji, as in Java)
+    and a lone surrogate, which no UTF-8 text can hold, replaced by U+FFFD."""
+    if not any("\ud800" <= char <= "\udfff" for char in text):
+        return text
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 def _like_escape(text: str) -> str:
