@@ -18,7 +18,7 @@ import orjson
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import BaseRoute, Router
+from starlette.routing import BaseRoute, Match, Route, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .errors import SalesforceError, not_found
@@ -265,13 +265,23 @@ async def dispatch_internal(
     return status, headers, parsed
 
 
-def routing_error(method: str, exc: HTTPException) -> SalesforceError:
+_METHOD_ORDER = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
+
+
+def routing_error(scope: Scope, exc: HTTPException, routes: list[BaseRoute]) -> SalesforceError:
     """The REST envelope of a request no route takes (unknown resource or method)."""
     if exc.status_code == 405:
-        allowed = (exc.headers or {}).get("Allow", "").replace(" ", "")
+        # Several routes may share the path (describe GET, create POST): name all their methods.
+        methods = {
+            method
+            for route in routes
+            if isinstance(route, Route) and route.matches(scope)[0] == Match.PARTIAL
+            for method in route.methods or ()
+        }
+        allowed = ",".join(m for m in _METHOD_ORDER if m in methods)
         return SalesforceError(
             "METHOD_NOT_ALLOWED",
-            f"HTTP Method '{method}' not allowed. Allowed are {allowed}",
+            f"HTTP Method '{scope['method']}' not allowed. Allowed are {allowed}",
             405,
         )
     if exc.status_code == 404:
@@ -301,7 +311,7 @@ def create_app(org: Org) -> ASGIApp:
                     scope, receive, send
                 )
                 return
-            raise routing_error(scope["method"], exc) from None
+            raise routing_error(scope, exc, router.routes) from None
 
     return Gate(org, router_with_self)
 

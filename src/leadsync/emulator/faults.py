@@ -15,6 +15,9 @@ from typing import Any
 FAULT_KINDS = frozenset(
     {"unavailable", "lock", "limit", "slow", "drop", "invalid_session", "timeout"}
 )
+# Bounds that keep a rule printable as JSON and its delay within what a timer can wait.
+MAX_COUNT = 2**53
+MAX_DELAY = 3600.0
 
 
 class FaultSpecError(ValueError):
@@ -75,8 +78,12 @@ class FaultInjector:
             raise FaultSpecError("give exactly one of 'count' or 'rate'")
         if rate is not None and not 0 < float(rate) <= 1:
             raise FaultSpecError("rate must be in (0, 1]")
-        if count is not None and int(count) < 1:
-            raise FaultSpecError("count must be at least 1")
+        if count is not None and not 1 <= int(count) <= MAX_COUNT:
+            raise FaultSpecError(f"count must be between 1 and {MAX_COUNT}")
+        delay = float(spec.get("delay", 2.0))
+        # (NaN fails both comparisons; a huge delay would overflow the event loop's timer.)
+        if not 0 <= delay <= MAX_DELAY:
+            raise FaultSpecError(f"delay must be between 0 and {MAX_DELAY:g} seconds")
         path = spec.get("path")
         try:
             pattern = re.compile(path) if path else None
@@ -89,7 +96,7 @@ class FaultInjector:
             path=path,
             object=spec.get("object"),
             method=spec.get("method"),
-            delay=float(spec.get("delay", 2.0)),
+            delay=delay,
             _pattern=pattern,
         )
         with self._lock:

@@ -30,9 +30,11 @@ from ..errors import SalesforceError
 from ..faults import FaultSpecError
 from ..org import Org
 from ..store import quote
-from ..values import format_datetime_json
+from ..values import MAX_EPOCH_SECONDS, format_datetime_json
 
 PREFIX = "/_emulator"
+# Beyond 2**53 a JSON number is no longer a whole number exactly (and far beyond any budget).
+MAX_NUMBER = float(2**53)
 
 
 def bad_request(message: str) -> SalesforceError:
@@ -58,7 +60,9 @@ async def _json_object(request: Request) -> dict[str, Any]:
     return body
 
 
-def _number(body: dict[str, Any], key: str, *, minimum: float | None = None) -> float | None:
+def _number(
+    body: dict[str, Any], key: str, *, minimum: float | None = None, maximum: float = MAX_NUMBER
+) -> float | None:
     value = body.get(key)
     if value is None:
         return None
@@ -66,6 +70,8 @@ def _number(body: dict[str, Any], key: str, *, minimum: float | None = None) -> 
         raise bad_request(f"'{key}' must be a number.")
     if minimum is not None and value < minimum:
         raise bad_request(f"'{key}' must be at least {minimum:g}.")
+    if abs(value) > maximum:
+        raise bad_request(f"'{key}' is out of range (at most {maximum:.0f} either way).")
     return float(value)
 
 
@@ -134,8 +140,12 @@ async def set_clock(request: Request) -> Response:
     if freeze is not None and not isinstance(freeze, bool):
         raise bad_request("'freeze' must be true or false.")
     advance = _number(body, "advance")
-    moment = _number(body, "set", minimum=0)
+    moment = _number(body, "set", minimum=0, maximum=MAX_EPOCH_SECONDS)
     clock = org.clock
+    # A clock past 9999-12-31 could stamp no datetime; refuse before changing anything.
+    landing = (clock.now_float() if moment is None else moment) + (advance or 0)
+    if not 0 <= landing <= MAX_EPOCH_SECONDS:
+        raise bad_request("The clock must stay between 1970-01-01 and 9999-12-31.")
     if freeze is True:
         clock.freeze()
     if moment is not None:

@@ -28,6 +28,9 @@ from ..schema import SObjectDef
 
 MAX_RECORDS = 200
 MAX_SUBREQUESTS = 25
+# Sub-request bodies are re-serialised (orjson stops at 255 levels) and walked recursively for
+# references, so deeper bodies are refused up front, as a parser limit.
+MAX_DEPTH = 200
 _METHODS = frozenset({"GET", "POST", "PATCH", "PUT", "DELETE"})
 _REFERENCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]*$")
 _REFERENCE = re.compile(r"@\{([A-Za-z0-9_]+)((?:\.[A-Za-z0-9_]+|\[\d+\])*)\}")
@@ -42,9 +45,25 @@ _KEPT_HEADERS = {"location": "Location", "etag": "ETag", "last-modified": "Last-
 async def _json_body(request: Request) -> Any:
     raw = await request.body()
     try:
-        return orjson.loads(raw)
+        body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise json_parser_error(f"Unexpected character in request body: {exc}") from None
+    if _depth(body) > MAX_DEPTH:
+        raise json_parser_error(f"Maximum nesting depth of {MAX_DEPTH} exceeded in request body")
+    return body
+
+
+def _depth(value: Any) -> int:
+    """How deeply `value` nests (iteratively: the input is what may be too deep to recurse)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if isinstance(item, dict):
+            stack.extend((v, level + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, level + 1) for v in item)
+    return deepest
 
 
 def _object_body(body: Any, what: str) -> dict[str, Any]:

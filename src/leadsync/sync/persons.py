@@ -1,0 +1,194 @@
+"""Storing pulled leads and contacts on persons: create, merge against the baseline, convert,
+delete. One person per Salesforce record; a converted lead and its contact are one person."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Connection, insert, update
+
+from ..db import activities as activity
+from ..db import persons as person_api
+from ..db import sync_state
+from ..db.changes import SALESFORCE
+from ..db.schema import persons, sync_conflicts
+from ..db.sync_state import Link
+from .identity import merge_persons
+from .objects import ReadPlan
+from .records import SfRecord
+from .store import (
+    changed_fields,
+    company_for_account,
+    create_person,
+    person_row,
+    save_link,
+    unchanged_since_link,
+)
+
+# When both sides changed a field to different values (design §1): Lead -> marketing wins.
+LOCAL_WINS = {"Lead": True, "Contact": False}
+
+
+def store_person(conn: Connection, plan: ReadPlan, record: SfRecord, at: dt.datetime) -> str:
+    """Store one lead or contact; returns the run count it falls under."""
+    link = sync_state.get_link(conn, record.object, record.id)
+    if unchanged_since_link(link, record):
+        return "skipped"
+    if record.object == "Lead" and record.sync.get("ConvertedContactId"):
+        return _converted_lead(conn, plan, record, link, at)
+    if record.deleted:
+        return _deleted(conn, record, link, at)
+    if link is None:
+        person_id = create_person(conn, plan, record, at, sfdc_type=record.object)
+        save_link(conn, record, "person", person_id, at)
+        return "new"
+    return _update(conn, plan, record, link, at)
+
+
+def _update(conn: Connection, plan: ReadPlan, record: SfRecord, link: Link, at: dt.datetime) -> str:
+    person_id = link.entity_id
+    fields = _fields_to_write(conn, plan, record, link, at)
+    if fields:
+        person_api.update_person(conn, person_id, fields, source=SALESFORCE, at=at)
+    moved = _sync_columns(conn, record, person_id, at)
+    save_link(conn, record, "person", person_id, at)
+    return "updated" if fields or moved else "skipped"
+
+
+def _fields_to_write(
+    conn: Connection, plan: ReadPlan, record: SfRecord, link: Link, at: dt.datetime
+) -> dict[str, Any]:
+    """JSON name -> value of the fields Salesforce changed that should land locally."""
+    changes = changed_fields(record, link.baseline)
+    if not changes:
+        return {}
+    local = person_api.get_person(conn, link.entity_id)
+    by_api = {f.api_name: f for f in plan.data}
+    fields: dict[str, Any] = {}
+    for api, new in changes.items():
+        name = by_api[api].name
+        current = local.get(name)
+        if current == new:
+            continue  # both sides already agree (our own write read back)
+        local_wins = LOCAL_WINS.get(record.object, False)
+        if api in link.baseline and current != link.baseline[api]:  # both sides changed it
+            values = (link.baseline[api], current, new)
+            _record_conflict(conn, record, link.entity_id, name, values, local_wins, at)
+            if local_wins:
+                continue  # the push sends the local value
+        fields[name] = new
+    return fields
+
+
+def _record_conflict(
+    conn: Connection,
+    record: SfRecord,
+    person_id: int,
+    name: str,
+    values: tuple[Any, Any, Any],
+    local_wins: bool,
+    at: dt.datetime,
+) -> None:
+    """Keep every settled conflict (baseline, local, Salesforce values) for review."""
+    baseline, local, remote = values
+    conn.execute(
+        insert(sync_conflicts).values(
+            at=at,
+            person_id=person_id,
+            sfdc_object=record.object,
+            sfdc_id=record.id,
+            field=name,
+            baseline_value=baseline,
+            local_value=local,
+            salesforce_value=remote,
+            winner="leadsync" if local_wins else "salesforce",
+            rule=f"{record.object} default",
+        )
+    )
+
+
+def _sync_columns(conn: Connection, record: SfRecord, person_id: int, at: dt.datetime) -> bool:
+    """Owner, account and undelete bookkeeping; True if something changed."""
+    row = person_row(conn, person_id)
+    values: dict[str, Any] = {}
+    owner = record.sync.get("OwnerId")
+    if owner != row.sfdc_owner_id and _owns_identity(row, record):
+        values["sfdc_owner_id"] = owner
+    if record.object == "Contact":
+        account = record.sync.get("AccountId")
+        company_id = company_for_account(conn, str(account), at) if account else None
+        if company_id != row.company_id:
+            values["company_id"] = company_id
+    if row.sfdc_is_deleted and _owns_identity(row, record):
+        values["sfdc_is_deleted"] = False  # undeleted from the recycle bin
+    if values:
+        conn.execute(
+            update(persons).where(persons.c.id == person_id).values(**values, updated_at=at)
+        )
+    return bool(values)
+
+
+def _owns_identity(row: Any, record: SfRecord) -> bool:
+    """Whether `record` is the person's current Salesforce record (a converted lead is not)."""
+    return bool(row.sfdc_type == record.object)
+
+
+def _deleted(conn: Connection, record: SfRecord, link: Link | None, at: dt.datetime) -> str:
+    if link is None:
+        return "skipped"  # deleted before leadsync ever saw it: no person to keep
+    row = person_row(conn, link.entity_id)
+    save_link(conn, record, "person", row.id, at)
+    if row.sfdc_is_deleted or not _owns_identity(row, record):
+        return "skipped"
+    conn.execute(
+        update(persons).where(persons.c.id == row.id).values(sfdc_is_deleted=True, updated_at=at)
+    )
+    attributes = {"sfdcType": record.object, "sfdcId": record.id, "source": SALESFORCE}
+    activity.add_activity(conn, row.id, activity.DELETE_LEAD_FROM_SFDC, attributes, at)
+    return "deleted"
+
+
+def _converted_lead(
+    conn: Connection, plan: ReadPlan, record: SfRecord, link: Link | None, at: dt.datetime
+) -> str:
+    """The lead's person becomes the contact's person, whichever was read first."""
+    contact_id = str(record.sync["ConvertedContactId"])
+    contact_link = sync_state.get_link(conn, "Contact", contact_id)
+    target = _conversion_target(conn, plan, record, link, contact_link, at)
+    if contact_link is None:
+        # The contact's values arrive when the contact is read; an empty baseline lets them
+        # all land on this person instead of creating a second one.
+        sync_state.save_link(conn, Link("Contact", contact_id, "person", target, {}, None), at=at)
+    row = person_row(conn, target)
+    save_link(conn, record, "person", target, at)
+    if row.sfdc_type == "Contact" and row.sfdc_lead_id == record.id:
+        return "skipped"  # converted earlier: nothing new
+    conn.execute(
+        update(persons)
+        .where(persons.c.id == target)
+        .values(
+            sfdc_type="Contact", sfdc_lead_id=record.id, sfdc_contact_id=contact_id, updated_at=at
+        )
+    )
+    attributes = {"sfdcLeadId": record.id, "sfdcContactId": contact_id, "source": SALESFORCE}
+    activity.add_activity(conn, target, activity.CONVERT_LEAD, attributes, at)
+    return "updated"
+
+
+def _conversion_target(
+    conn: Connection,
+    plan: ReadPlan,
+    record: SfRecord,
+    link: Link | None,
+    contact_link: Link | None,
+    at: dt.datetime,
+) -> int:
+    if contact_link is not None:
+        if link is not None and link.entity_id != contact_link.entity_id:
+            # Converted into a contact leadsync already holds: like a merge, the contact wins.
+            merge_persons(conn, winner=contact_link.entity_id, loser=link.entity_id, at=at)
+        return contact_link.entity_id
+    if link is not None:
+        return link.entity_id
+    return create_person(conn, plan, record, at, sfdc_type="Lead")

@@ -1,0 +1,375 @@
+"""The pull: Salesforce -> leadsync, as an initial copy and then incremental cycles.
+
+Initial copy (per object, in dependency order): REST `queryAll` pages below a threshold, a Bulk
+2.0 job above it, ordered by (SystemModstamp, Id). Every batch is stored in one transaction
+together with a cursor (the last SystemModstamp and Id stored), so a crash resumes after the
+last stored batch instead of starting over.
+
+Incremental cycle: one `/composite` call carries every object's first page of `queryAll WHERE
+SystemModstamp >= watermark - lookback ORDER BY SystemModstamp, Id`, so an idle cycle costs one
+API call; only objects with more than a page of changes page on. The lookback re-reads a window
+before the watermark so that a record stamped earlier but committed after the previous query is
+not missed; re-reading a record version already stored is recognised and skipped. A watermark
+moves only after a batch is stored and never past the cycle's start time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..db import LeadDatabase, sync_state
+from ..db.sync_state import Watermark
+from ..db.types import utcnow
+from ..errors import FatalSalesforceError, LeadsyncError
+from ..salesforce import bulk, soql
+from ..salesforce.client import SalesforceClient
+from ..salesforce.describe import DescribeCache
+from .objects import OBJECTS, Kind, ReadPlan, plan
+from .persons import store_person
+from .records import SfRecord, decode
+from .store import Counts, store_company, store_owner
+
+ORDER = ("SystemModstamp", "Id")
+# Leads before contacts in a cycle: a lead converted since the last cycle then claims its new
+# contact for the lead's person before the contact is read (no temporary duplicate to merge).
+CYCLE_ORDER = ("User", "Account", "Lead", "Contact")
+MAX_PAGE = 2_000
+COPY, PULL = "Initial copy", "Pull updates"  # sync run operations
+
+
+@dataclass(frozen=True)
+class PullSettings:
+    bulk_threshold: int = 2_000  # Salesforce's own advice: Bulk API above ~2,000 records
+    batch_size: int = MAX_PAGE  # records stored per transaction on the Bulk path
+    lookback: dt.timedelta = dt.timedelta(minutes=5)
+    describe_ttl: float = 300.0
+
+
+@dataclass
+class PullResult:
+    counts: dict[str, Counts] = field(default_factory=dict)
+    api_calls: int = 0
+    copied: bool = False  # this pull ran (part of) the initial copy
+
+    def of(self, name: str) -> Counts:
+        return self.counts.setdefault(name, Counts())
+
+
+BatchHook = Callable[[str, int], None]  # (object name, batches stored so far), after commit
+
+
+class Puller:
+    """Pulls one org into one lead database. Keep one instance across cycles: it caches
+    describes, so an idle cycle spends only its one composite call."""
+
+    def __init__(
+        self,
+        db: LeadDatabase,
+        client: SalesforceClient,
+        *,
+        settings: PullSettings | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
+        on_batch: BatchHook | None = None,
+    ) -> None:
+        self.db = db
+        self.client = client
+        self.settings = settings or PullSettings()
+        self.clock = clock
+        self.on_batch = on_batch
+        self.describe = DescribeCache(client, ttl=self.settings.describe_ttl)
+        self._plans: dict[str, tuple[object, ReadPlan]] = {}  # by object: (describe, plan)
+
+    # -- entry points -----------------------------------------------------------------------
+
+    def run(self) -> PullResult:
+        """One pull: finish the initial copy if it is not done, else an incremental cycle."""
+        before = self.client.usage.calls  # describes count too: they are API calls
+        plans = self.plans()
+        with self.db.transaction() as conn:
+            pending = [p for p in plans if not sync_state.get_watermark(conn, p.name).copy_done]
+        result = PullResult(copied=bool(pending))
+        try:
+            if pending:
+                self._copy_all(pending, result)
+            else:
+                self._cycle(plans, result)
+        finally:
+            result.api_calls = self.client.usage.calls - before
+        return result
+
+    def plans(self) -> list[ReadPlan]:
+        """Read plans from describe as the sync user; new fields are registered on the way."""
+        plans = []
+        for spec in OBJECTS:
+            visible = self.describe.fields(spec.name)
+            known = self._plans.get(spec.name)
+            if known is None or known[0] is not visible:  # a fresh describe: re-plan
+                if spec.kind is not Kind.OWNER:
+                    self.db.record_describe(spec.name, visible.values())
+                known = (visible, plan(spec, visible, self.db.mapping))
+                self._plans[spec.name] = known
+            plans.append(known[1])
+        return plans
+
+    # -- the initial copy -------------------------------------------------------------------
+
+    def _copy_all(self, plans: Iterable[ReadPlan], result: PullResult) -> None:
+        for read_plan in plans:
+            self._copy(read_plan, result.of(read_plan.name))
+
+    def _copy(self, read_plan: ReadPlan, counts: Counts) -> None:
+        started = self.clock()
+        with self.db.transaction() as conn:
+            mark = sync_state.get_watermark(conn, read_plan.name)
+        where = _after_cursor(mark)
+        with self._run(read_plan.name, COPY, counts):
+            for number, batch in enumerate(self._copy_batches(read_plan, where), start=1):
+                last = batch[-1]
+                cursor = Watermark(read_plan.name, last.modstamp, last.id, False)
+                self._store_batch(read_plan, batch, cursor, counts)
+                if self.on_batch is not None:
+                    self.on_batch(read_plan.name, number)
+        # Everything stamped before this copy's start has been read; changes made during the
+        # copy are stamped later and come with the first cycle.
+        with self.db.transaction() as conn:
+            done = Watermark(read_plan.name, started, None, True)
+            sync_state.set_watermark(conn, done, at=self.db.clock())
+
+    def _copy_batches(self, read_plan: ReadPlan, where: str | None) -> Iterator[list[SfRecord]]:
+        statement = soql.select(read_plan.name, read_plan.select, where=where, order_by=ORDER)
+        if self._count(read_plan.name, where) > self.settings.bulk_threshold:
+            rows: Iterator[Mapping[str, Any]] = bulk.query_records(
+                self.client, statement, include_deleted=True
+            )
+            for chunk in _chunks(rows, self.settings.batch_size):
+                yield [decode(read_plan, raw) for raw in chunk]
+            return
+        for page in self.client.query_pages(statement, include_deleted=True):
+            if page:
+                yield [decode(read_plan, raw) for raw in page]
+
+    def _count(self, name: str, where: str | None) -> int:
+        statement = f"SELECT COUNT() FROM {soql.identifier(name)}"
+        if where:
+            statement += f" WHERE {where}"
+        body = self.client.request_json("GET", "queryAll", params={"q": statement})
+        return int(body["totalSize"])
+
+    # -- incremental cycles -----------------------------------------------------------------
+
+    def _cycle(self, plans: list[ReadPlan], result: PullResult) -> None:
+        started = self.clock()
+        with self.db.transaction() as conn:
+            marks = {p.name: sync_state.get_watermark(conn, p.name) for p in plans}
+        first_pages = self._first_pages(plans, marks)
+        by_name = {p.name: p for p in plans}
+        for name in CYCLE_ORDER:
+            read_plan, mark = by_name[name], marks[name]
+            counts = result.of(name)
+            with self._run(name, PULL, counts):
+                for page in self._pages(first_pages[name]):
+                    if page:
+                        batch = [decode(read_plan, raw) for raw in page]
+                        reached = min(batch[-1].modstamp, started)
+                        if mark.watermark is not None:
+                            reached = max(reached, mark.watermark)  # never move it backwards
+                        mark = Watermark(name, reached, None, True)
+                        self._store_batch(read_plan, batch, mark, counts)
+            if mark.watermark is None or mark.watermark < started:
+                with self.db.transaction() as conn:  # the whole window up to `started` is read
+                    sync_state.set_watermark(
+                        conn, Watermark(name, started, None, True), at=self.db.clock()
+                    )
+
+    def _first_pages(
+        self, plans: list[ReadPlan], marks: Mapping[str, Watermark]
+    ) -> dict[str, dict[str, Any]]:
+        """Every object's first page of changes in one `/composite` call."""
+        subrequests = [
+            {
+                "method": "GET",
+                "url": f"{self.client.base_path}/queryAll?"
+                + urlencode({"q": self._changes_soql(p, marks[p.name])}),
+                "referenceId": p.name,
+            }
+            for p in plans
+        ]
+        pages: dict[str, dict[str, Any]] = {}
+        for response in self.client.composite(subrequests):
+            status = int(response.get("httpStatusCode", 500))
+            body = response.get("body")
+            if status >= 300 or not isinstance(body, dict):
+                raise _subrequest_error(str(response.get("referenceId")), status, body)
+            pages[str(response["referenceId"])] = body
+        return pages
+
+    def _changes_soql(self, read_plan: ReadPlan, mark: Watermark) -> str:
+        since = (mark.watermark or dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) - self.settings.lookback
+        where = f"SystemModstamp >= {soql.datetime_literal(since)}"
+        return soql.select(read_plan.name, read_plan.select, where=where, order_by=ORDER)
+
+    def _pages(self, body: Mapping[str, Any]) -> Iterator[list[dict[str, Any]]]:
+        while True:
+            yield list(body["records"])
+            if body.get("done", True):
+                return
+            body = self.client.request_json("GET", str(body["nextRecordsUrl"]))
+
+    # -- sync runs (the Sync Status view) -----------------------------------------------------
+
+    @contextmanager
+    def _run(self, name: str, operation: str, counts: Counts) -> Iterator[None]:
+        """Record a run of `operation` on `name` when it did something or failed (an idle
+        object in an idle cycle writes no row: an idle cycle writes nothing at all)."""
+        started, calls, read = self.db.clock(), self.client.usage.calls, counts.read
+        try:
+            yield
+        except Exception as exc:
+            self._save_run(name, operation, started, counts, calls, "Failed", str(exc)[:1000])
+            raise
+        if counts.read > read or operation == COPY:
+            self._save_run(name, operation, started, counts, calls, "Succeeded", None)
+
+    def _save_run(
+        self,
+        name: str,
+        operation: str,
+        started: dt.datetime,
+        counts: Counts,
+        calls: int,
+        status: str,
+        message: str | None,
+    ) -> None:
+        numbers = {key: getattr(counts, key) for key in sync_state.RUN_COUNTS}
+        with self.db.transaction() as conn:
+            run_id = sync_state.start_run(conn, name, operation, at=started)
+            sync_state.finish_run(
+                conn,
+                run_id,
+                status,
+                at=self.db.clock(),
+                counts=numbers,
+                api_calls=self.client.usage.calls - calls,
+                message=message,
+            )
+
+    # -- storing ------------------------------------------------------------------------------
+
+    def _store_batch(
+        self, read_plan: ReadPlan, batch: list[SfRecord], mark: Watermark, counts: Counts
+    ) -> None:
+        """Store a batch and move the object's watermark/cursor, in one transaction.
+
+        The fast path stores the whole batch at once; if one record cannot be stored, the
+        batch is stored again record by record (a savepoint each) so that the bad record is
+        reported as a sync error and the rest of the batch, and the cycle, go on.
+        """
+        at = self.db.clock()
+        outcomes: list[str] = []
+        reported = len(counts.problems)
+        try:
+            with self.db.transaction() as conn:
+                outcomes = [self._store_one(conn, read_plan, r, at, counts) for r in batch]
+                sync_state.set_watermark(conn, mark, at=at)
+        except (SQLAlchemyError, LeadsyncError):
+            del counts.problems[reported:]  # reported again by the record-by-record pass
+            with self.db.transaction() as conn:
+                outcomes = [self._store_guarded(conn, read_plan, r, at, counts) for r in batch]
+                sync_state.set_watermark(conn, mark, at=at)
+        for outcome in outcomes:
+            setattr(counts, outcome, getattr(counts, outcome) + 1)
+        counts.read += len(batch)
+
+    def _store_one(
+        self,
+        conn: Connection,
+        read_plan: ReadPlan,
+        record: SfRecord,
+        at: dt.datetime,
+        counts: Counts,
+    ) -> str:
+        outcome = _store_record(conn, read_plan, record, at)
+        _report_problems(conn, record, at, counts)
+        return outcome
+
+    def _store_guarded(
+        self,
+        conn: Connection,
+        read_plan: ReadPlan,
+        record: SfRecord,
+        at: dt.datetime,
+        counts: Counts,
+    ) -> str:
+        try:
+            with conn.begin_nested():
+                return self._store_one(conn, read_plan, record, at, counts)
+        except (SQLAlchemyError, LeadsyncError) as exc:
+            sync_state.record_error(
+                conn,
+                at=at,
+                level="record",
+                code="STORE_FAILED",
+                message=f"{type(exc).__name__}: {str(exc).splitlines()[0][:500]}",
+                sfdc_object=record.object,
+                sfdc_id=record.id,
+            )
+            return "failed"
+
+
+def _store_record(conn: Connection, read_plan: ReadPlan, record: SfRecord, at: dt.datetime) -> str:
+    kind = read_plan.spec.kind
+    if kind is Kind.OWNER:
+        return store_owner(conn, read_plan, record, at)
+    if kind is Kind.COMPANY:
+        return store_company(conn, read_plan, record, at)
+    return store_person(conn, read_plan, record, at)
+
+
+def _report_problems(conn: Connection, record: SfRecord, at: dt.datetime, counts: Counts) -> None:
+    """Bad values are left out of the record and listed as record-level sync errors."""
+    if not record.problems:
+        return
+    message = "; ".join(f"{name}: {problem}" for name, problem in record.problems.items())
+    sync_state.record_error(
+        conn,
+        at=at,
+        level="record",
+        code="BAD_VALUE",
+        message=message,
+        sfdc_object=record.object,
+        sfdc_id=record.id,
+        fields=record.problems,
+    )
+    counts.problems.extend((record.id, name, p) for name, p in record.problems.items())
+
+
+def _after_cursor(mark: Watermark) -> str | None:
+    """Resume an interrupted copy strictly after the last (SystemModstamp, Id) stored."""
+    if mark.copy_done or mark.watermark is None or mark.copy_cursor is None:
+        return None
+    stamp = soql.datetime_literal(mark.watermark)
+    cursor = soql.quote(mark.copy_cursor)
+    return f"(SystemModstamp > {stamp} OR (SystemModstamp = {stamp} AND Id > {cursor}))"
+
+
+def _chunks(rows: Iterator[Mapping[str, Any]], size: int) -> Iterator[list[Mapping[str, Any]]]:
+    while chunk := list(itertools.islice(rows, size)):
+        yield chunk
+
+
+def _subrequest_error(name: str, status: int, body: Any) -> FatalSalesforceError:
+    first = body[0] if isinstance(body, list) and body else {}
+    code = str(first.get("errorCode") or f"HTTP_{status}") if isinstance(first, dict) else ""
+    message = str(first.get("message", "")) if isinstance(first, dict) else str(body)
+    return FatalSalesforceError(
+        code or f"HTTP_{status}", f"change check failed: {message}", object=name
+    )
