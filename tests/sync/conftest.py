@@ -16,10 +16,10 @@ from leadsync.emulator.sessions import Session
 from leadsync.salesforce.client import RetryPolicy, SalesforceClient
 from leadsync.sync import Puller, PullSettings
 
-from ..db.conftest import _empty, postgres_database, postgres_url
+from ..db.conftest import database, postgres_database, postgres_url
 from ..salesforce.conftest import credentials
 
-__all__ = ["postgres_database", "postgres_url"]  # fixtures shared with tests/db
+__all__ = ["database", "postgres_database", "postgres_url"]  # fixtures shared with tests/db
 
 
 @pytest.fixture
@@ -42,16 +42,10 @@ def sqlite_db(tmp_path: Path) -> Iterator[LeadDatabase]:
     db.close()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LeadDatabase]:
-    if request.param == "sqlite":
-        db = LeadDatabase.open(f"sqlite:///{tmp_path / 'leadsync.db'}")
-        yield db
-        db.close()
-        return
-    shared: LeadDatabase = request.getfixturevalue("postgres_database")
-    _empty(shared)
-    yield shared
+@pytest.fixture
+def any_db(database: LeadDatabase) -> LeadDatabase:
+    """The lead database on SQLite and on PostgreSQL (tests/db's `database` fixture)."""
+    return database
 
 
 def org_clock(org: Org) -> Callable[[], dt.datetime]:
