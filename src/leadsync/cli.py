@@ -166,6 +166,8 @@ def demo() -> None:
         run()
     except LeadsyncError as exc:
         fail("demo", _one_line(exc))
+    except Exception as exc:  # still one line, never a traceback
+        fail("demo", f"unexpected {type(exc).__name__}: {_one_line(exc)}")
 
 
 def _one_line(exc: BaseException) -> str:

@@ -17,7 +17,7 @@ from rich.table import Table
 from .emulator.org import Org
 from .emulator.seed import seed_demo
 from .emulator.server import ServerThread
-from .salesforce import collections
+from .salesforce import collections, soql
 from .salesforce.auth import Credentials
 from .salesforce.client import SalesforceClient
 from .salesforce.describe import DescribeCache
@@ -63,7 +63,7 @@ def _counts(client: SalesforceClient, out: Console) -> None:
     table.add_column("object")
     table.add_column("records", justify="right")
     for name in OBJECTS:
-        body = client.get_json("query", {"q": f"SELECT COUNT() FROM {name}"})
+        body = client.get_json("query", {"q": f"SELECT COUNT() FROM {soql.identifier(name)}"})
         table.add_row(name, str(body["totalSize"]))
     out.print(table)
 

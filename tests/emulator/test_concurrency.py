@@ -351,11 +351,11 @@ def test_a_long_write_does_not_stall_the_event_loop(org: Org, server: ServerThre
     writer.start()
     try:
         assert holding.wait(5)
+        # A stalled event loop hangs these calls until the writer lets go (10 s): the
+        # client's 3 s read timeout turns that into a failure, no duration asserted.
         with api_client(org, server, timeout=3) as client:
-            started = time.monotonic()
             for _ in range(150):
                 assert client.get("limits").status_code == 200
-            assert time.monotonic() - started < 3
     finally:
         released.set()
         writer.join()

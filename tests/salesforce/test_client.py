@@ -8,6 +8,7 @@ from starlette.testclient import TestClient
 from leadsync.emulator.org import Org
 from leadsync.errors import AuthenticationError, BudgetExhausted, RetriableError
 from leadsync.salesforce.client import RetryPolicy, SalesforceClient
+from leadsync.salesforce.soap import LeadConvert, convert_leads
 
 from .conftest import credentials
 
@@ -82,3 +83,28 @@ def test_refused_login_never_echoes_the_secret(http: TestClient) -> None:
     text = str(raised.value) + repr(raised.value) + repr(bad)
     assert "hunter2-wrong" not in text and "s3cr3t-value" not in text
     assert "invalid_client" in text or "invalid_grant" in text
+
+
+def test_soap_convert_renews_an_expired_session(client: SalesforceClient, org: Org) -> None:
+    created = client.request_json(
+        "POST", "sobjects/Lead", json={"LastName": "Renewal", "Company": "Soap Co"}
+    )
+    lead = {"Id": created["id"]}
+    first_token = client.token.access_token
+    org.clock.advance(org.sessions.lifetime_seconds + 5)
+    [result] = convert_leads(client, [LeadConvert(lead["Id"], "Closed - Converted")])
+    assert result.success, result.errors
+    assert result.lead_id == lead["Id"] and result.contact_id
+    assert client.token.access_token != first_token
+    [after] = client.query(f"SELECT IsConverted FROM Lead WHERE Id = '{lead['Id']}'")
+    assert after["IsConverted"] is True
+
+
+def test_scrub_masks_every_secret_a_server_might_echo() -> None:
+    from leadsync.salesforce.auth import scrub
+
+    secret_creds = credentials(password="pw-123", client_secret="cs-456")
+    echoed = "login refused (invalid_grant): bad password pw-123 for client cs-456"
+    assert scrub(echoed, secret_creds) == (
+        "login refused (invalid_grant): bad password *** for client ***"
+    )

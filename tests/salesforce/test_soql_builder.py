@@ -85,3 +85,12 @@ def test_order_by_direction_is_checked() -> None:
     )
     with pytest.raises(ValueError):
         soql.select("Lead", ["Id"], order_by=["Id; DROP"])
+
+
+def test_float_literals_are_plain_decimals() -> None:
+    assert soql.literal(1e20) == "100000000000000000000"
+    assert soql.literal(0.1) == "0.1"
+    assert soql.literal(-2.5e-7) == "-0.00000025"
+    for bad in (float("inf"), float("nan")):
+        with pytest.raises(ValueError):
+            soql.literal(bad)

@@ -236,6 +236,10 @@ class JobRegistry:
         self._may_run = threading.Event()
         self._may_run.set()
 
+    def close(self) -> None:
+        """Delete the jobs' working directory now rather than when the registry is collected."""
+        self._cleanup()
+
     @property
     def org(self) -> Org:
         org = self._org()

@@ -199,5 +199,13 @@ class Org:
         return str(row[0])
 
     def close(self) -> None:
+        from .bulk import JobRegistry  # late: both import this module
+        from .query import QueryLocators
+
         self.limits.flush()
+        for extension in list(self.extensions.values()):
+            if isinstance(extension, QueryLocators):
+                extension.close_all()  # their snapshot connections hold the database open
+            elif isinstance(extension, JobRegistry):
+                extension.close()
         self.store.close()

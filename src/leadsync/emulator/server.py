@@ -172,6 +172,7 @@ class ServerThread:
         deadline = time.monotonic() + 30
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()  # `__exit__` never runs when `__enter__` raises: free the socket
                 raise RuntimeError("the emulator server did not start")
             time.sleep(0.01)
         return self

@@ -101,6 +101,7 @@ class Store:
         self._write_lock = threading.RLock()
         self._writer = self._connect()
         self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []  # every thread's, to close them all
         self._closed = False
         self._writer.executescript(_ORG_TABLES)
         self.sync_tables()
@@ -205,6 +206,8 @@ class Store:
             conn = self._connect()
             conn.execute("PRAGMA query_only=1")
             self._local.conn = conn
+            with self._write_lock:
+                self._readers.append(conn)
         return conn
 
     def snapshot(self) -> sqlite3.Connection:
@@ -292,8 +295,9 @@ class Store:
             return
         self._closed = True
         self._writer.close()
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
+        with self._write_lock:
+            readers, self._readers = self._readers, []
+        for conn in readers:  # worker threads' readers too, not only the caller's
             conn.close()
         if self._temporary:
             for suffix in ("", "-wal", "-shm"):

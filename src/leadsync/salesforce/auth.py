@@ -99,13 +99,22 @@ def authenticate(http: httpx.Client, credentials: Credentials) -> Token:
             f"cannot reach {token_endpoint(credentials.login_url)}: {type(exc).__name__}"
         ) from None
     if response.status_code != 200:
-        raise AuthenticationError(_oauth_failure(response), status=response.status_code)
+        raise AuthenticationError(
+            scrub(_oauth_failure(response), credentials), status=response.status_code
+        )
     body = response.json()
     return Token(
         access_token=str(body["access_token"]),
         instance_url=str(body["instance_url"]).rstrip("/"),
         issued_at=time.time(),
     )
+
+
+def scrub(text: str, credentials: Credentials) -> str:
+    """`text` with any secret of `credentials` masked (servers may echo what they were sent)."""
+    for secret in credentials.secrets():
+        text = text.replace(secret, "***")
+    return text
 
 
 def _oauth_failure(response: httpx.Response) -> str:

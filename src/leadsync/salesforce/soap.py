@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from xml.sax.saxutils import escape
 
+import httpx
 from defusedxml import ElementTree
 
-from ..errors import FatalSalesforceError
+from ..errors import FatalSalesforceError, ReauthRequired, RetriableError
 from .client import SalesforceClient, classify
 
 _NS = "urn:partner.soap.sforce.com"
@@ -71,21 +72,46 @@ def convert_leads(client: SalesforceClient, items: Sequence[LeadConvert]) -> lis
     if len(items) > 200:
         raise ValueError("convertLead takes at most 200 leads per call")
     body = "<urn:convertLead>" + "".join(_convert_xml(i) for i in items) + "</urn:convertLead>"
-    envelope = _ENVELOPE.format(session=escape(client.token.access_token), body=body)
-    response = client.http.post(
-        f"{client.token.instance_url}/services/Soap/u/{client.api_version}",
-        content=envelope.encode(),
-        headers={"Content-Type": "text/xml; charset=UTF-8", "SOAPAction": "convertLead"},
-    )
-    client.usage.calls += 1
-    client._track(response)
+    response = _post(client, body)
+    if response.status_code != 200 and _fault_code(response) == "INVALID_SESSION_ID":
+        # An expired session is renewed once, as `SalesforceClient` does for REST calls;
+        # the refused call converted nothing, so sending it again is safe.
+        client._token = None
+        response = _post(client, body)
     if response.status_code != 200:
         fault = _fault(response.text)
         if fault is None:
             raise classify(response, "POST", "Soap/convertLead")
+        if fault[0] == "INVALID_SESSION_ID":
+            raise ReauthRequired(fault[0], "session refused after renewal (Soap/convertLead)")
         raise FatalSalesforceError(fault[0], fault[1])
     root = ElementTree.fromstring(response.content)
     return [_result(node) for node in root.iter(f"{{{_NS}}}result")]
+
+
+def _post(client: SalesforceClient, body: str) -> httpx.Response:
+    client._check_budget()
+    envelope = _ENVELOPE.format(session=escape(client.token.access_token), body=body)
+    client.usage.calls += 1
+    try:
+        response = client.http.post(
+            f"{client.token.instance_url}/services/Soap/u/{client.api_version}",
+            content=envelope.encode(),
+            headers={"Content-Type": "text/xml; charset=UTF-8", "SOAPAction": "convertLead"},
+        )
+    except httpx.TransportError as exc:
+        # Not retried here: the conversion may have happened before the connection broke, so
+        # the caller re-reads the lead (IsConverted) before trying again.
+        raise RetriableError(
+            "CONNECTION_ERROR", f"{type(exc).__name__} during convertLead; outcome unknown"
+        ) from None
+    client._track(response)
+    return response
+
+
+def _fault_code(response: httpx.Response) -> str | None:
+    fault = _fault(response.text)
+    return None if fault is None else fault[0]
 
 
 def _text(node: Any, name: str) -> str | None:

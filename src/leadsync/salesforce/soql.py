@@ -6,9 +6,11 @@ against a strict pattern anyway, so a statement can only ever say what leadsync 
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$")
 _ESCAPES = {
@@ -48,8 +50,10 @@ def literal(value: object) -> str:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return _float_literal(value)
     if isinstance(value, datetime):
         return datetime_literal(value)
     if isinstance(value, date):
@@ -57,6 +61,14 @@ def literal(value: object) -> str:
     if isinstance(value, str):
         return quote(value)
     raise TypeError(f"no SOQL literal for {type(value).__name__}")
+
+
+def _float_literal(value: float) -> str:
+    # repr() can give `inf`, `nan` or `1e+20`, none of which SOQL reads as a number.
+    if not math.isfinite(value):
+        raise ValueError(f"no SOQL literal for {value!r}")
+    text = format(Decimal(repr(value)), "f")
+    return text
 
 
 def datetime_literal(moment: datetime) -> str:
