@@ -408,37 +408,9 @@ def _upsert_candidates(
             continue
         folded = None if key is None else fold(key)
         found = matches.get(folded, []) if folded is not None else []
-        if folded is not None and folded in seen:
-            candidates.append(
-                Candidate(
-                    index,
-                    obj,
-                    None,
-                    errors=[
-                        SalesforceError(
-                            "DUPLICATE_EXTERNAL_ID",
-                            f"Duplicate external id specified: {key}",
-                            fields=[key_field.name],
-                        )
-                    ],
-                )
-            )
-        elif len(found) > 1:
-            candidates.append(
-                Candidate(
-                    index,
-                    obj,
-                    None,
-                    errors=[
-                        SalesforceError(
-                            "DUPLICATE_EXTERNAL_ID",
-                            f"{key_field.name}: more than one record found for external id field: "
-                            f"[{', '.join(sorted(found))}]",
-                            fields=[key_field.name],
-                        )
-                    ],
-                )
-            )
+        duplicate = _duplicate_key_error(key_field, key, folded in seen, found)
+        if duplicate is not None:
+            candidates.append(Candidate(index, obj, None, errors=[duplicate]))
         elif found:
             candidates.append(call.update(index, obj, found[0], existing.get(found[0]), values))
         elif is_id and folded in deleted:
@@ -453,6 +425,22 @@ def _upsert_candidates(
         # Only upserts say whether they created; failures say nothing.
         candidate.created = None if candidate.errors else candidate.inserting
     return candidates
+
+
+def _duplicate_key_error(
+    key_field: FieldDef, key: Any, repeated: bool, found: list[str]
+) -> SalesforceError | None:
+    """DUPLICATE_EXTERNAL_ID when the call repeats a key or the org holds it more than once."""
+    if repeated:
+        message = f"Duplicate external id specified: {key}"
+    elif len(found) > 1:
+        message = (
+            f"{key_field.name}: more than one record found for external id field: "
+            f"[{', '.join(sorted(found))}]"
+        )
+    else:
+        return None
+    return SalesforceError("DUPLICATE_EXTERNAL_ID", message, fields=[key_field.name])
 
 
 def _upsert_key(obj: SObjectDef, key_field: FieldDef, record: Any) -> Any:
