@@ -20,11 +20,10 @@ from sqlalchemy import Connection, Table, func, insert, select
 
 from ..db import activities as activity
 from ..db.changes import SALESFORCE
-from ..db.fields import BY_NAME, Group
 from ..db.schema import activities, companies, persons, sync_links
 from .objects import ReadPlan
 from .records import SfRecord
-from .store import company_for_account
+from .store import company_for_account, split_person_values
 
 StoreOne = Callable[[SfRecord], str]  # the record-by-record path; returns the run count
 
@@ -102,19 +101,7 @@ def _account_companies(conn: Connection, batch: Iterable[SfRecord]) -> dict[str,
 
 def _new_person(conn: Connection, pending: _Pending, record: SfRecord) -> _NewPerson:
     """The rows `store.create_person` would insert for `record`, as dictionaries."""
-    by_api = {f.api_name: f for f in pending.plan.data}
-    columns: dict[str, Any] = {}
-    custom: dict[str, Any] = {}
-    company_values: dict[str, Any] = {}
-    for api, value in record.values.items():
-        data = by_api[api]
-        spec = BY_NAME.get(data.name)
-        if spec is None:
-            custom[data.name] = value
-        elif spec.group is Group.COMPANY:
-            company_values[spec.column] = value
-        elif spec.group is Group.PERSON:
-            columns[spec.column] = value
+    columns, custom, company_values = split_person_values(pending.plan, record)
     id_column = "sfdc_lead_id" if record.object == "Lead" else "sfdc_contact_id"
     person = {
         **columns,

@@ -171,10 +171,11 @@ def _log_account_changes(
 # -- Persons: creation ------------------------------------------------------------------------
 
 
-def create_person(
-    conn: Connection, plan: ReadPlan, record: SfRecord, at: dt.datetime, *, sfdc_type: str
-) -> int:
-    """A new person from a lead or contact, with "New Lead" (source salesforce)."""
+def split_person_values(
+    plan: ReadPlan, record: SfRecord
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """A lead's or contact's values by destination: person columns, custom fields (by API
+    name) and company columns."""
     by_api = {f.api_name: f for f in plan.data}
     columns: dict[str, Any] = {}
     custom: dict[str, Any] = {}
@@ -188,6 +189,14 @@ def create_person(
             company_values[spec.column] = value
         elif spec.group is Group.PERSON:
             columns[spec.column] = value
+    return columns, custom, company_values
+
+
+def create_person(
+    conn: Connection, plan: ReadPlan, record: SfRecord, at: dt.datetime, *, sfdc_type: str
+) -> int:
+    """A new person from a lead or contact, with "New Lead" (source salesforce)."""
+    columns, custom, company_values = split_person_values(plan, record)
     company_id = _initial_company(conn, record, company_values, at)
     id_column = "sfdc_lead_id" if sfdc_type == "Lead" else "sfdc_contact_id"
     result = conn.execute(
