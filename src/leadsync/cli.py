@@ -76,6 +76,18 @@ def main() -> None:
     """leadsync: a lead database in two-way sync with Salesforce."""
 
 
+def _register_commands() -> None:
+    # The command groups live in their own modules; they share this app and its one-line errors.
+    from . import cli_person, cli_setup, cli_sync
+
+    cli_sync.register(app, OneLineErrors)
+    cli_setup.register(app, OneLineErrors)
+    app.add_typer(cli_person.build(OneLineErrors, OneLineErrorsGroup), name="person")
+
+
+_register_commands()
+
+
 @app.command(cls=OneLineErrors)
 def emulator(
     host: str = typer.Option("127.0.0.1", help="Address to listen on (local only by default)."),

@@ -28,7 +28,8 @@ def activity_count(db: LeadDatabase) -> int:
 
 
 def owner_count(db: LeadDatabase) -> int:
-    return count(db, owners)
+    """Users only: queues are owners too (`is_queue`)."""
+    return count(db, owners, owners.c.is_queue.is_(False))
 
 
 def account_company_count(db: LeadDatabase) -> int:

@@ -74,6 +74,9 @@ def test_an_idle_cycle_costs_one_api_call(
 ) -> None:
     puller = copied(org, any_db, make_puller)
     puller.run()
+    pulled = {p.name for p in puller.plans()}  # every object rides in the one composite call
+    assert pulled >= {"User", "Group", "Account", "Lead", "Contact", "Opportunity", "Task"}
+    assert {"OpportunityContactRole", "CampaignMember", "Event", "Product_Interest__c"} <= pulled
     before_calls, before_activities = org.limits.used, activity_count(any_db)
     runs = any_db.list_sync_runs()
     result = puller.run()

@@ -27,7 +27,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import OperationalError
 
 from ..errors import DatabaseError, PersonNotFound, ValidationError
-from . import activities, changes, custom_fields, persons, sync_state
+from . import activities, campaigns, changes, custom_fields, opportunities, persons, sync_state
 from .changes import LOCAL
 from .custom_fields import CustomField, DescribedField
 from .engine import DEFAULT_URL, WRITE, make_engine
@@ -187,6 +187,23 @@ class LeadDatabase:
             return next(
                 a for a in activities.list_activities(conn, person_id) if a["id"] == activity_id
             )
+
+    # -- Campaigns and opportunities (pulled from Salesforce) --------------------------------
+
+    def list_campaigns(self) -> list[dict[str, Any]]:
+        with self._reading() as conn:
+            return campaigns.list_campaigns(conn)
+
+    def person_campaigns(self, person_id: int) -> list[dict[str, Any]]:
+        with self._reading() as conn:
+            self._require_person(conn, person_id)
+            return campaigns.members_of(conn, person_id)
+
+    def person_opportunities(self, person_id: int) -> list[dict[str, Any]]:
+        """The opportunities the person has a contact role on."""
+        with self._reading() as conn:
+            self._require_person(conn, person_id)
+            return opportunities.opportunities_of(conn, person_id)
 
     @staticmethod
     def _require_person(conn: Connection, person_id: int) -> None:

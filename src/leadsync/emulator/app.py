@@ -39,10 +39,19 @@ class ApiContext:
     org: Org
     session: Session
     version: str
+    # Sforce-Auto-Assign: the default lead assignment rule runs on creates unless FALSE.
+    auto_assign: bool = True
 
     @property
     def base(self) -> str:
         return f"/services/data/v{self.version}"
+
+
+def _auto_assign(scope: Scope) -> bool:
+    for name, value in scope.get("headers", ()):
+        if name.lower() == b"sforce-auto-assign":
+            return value.strip().lower() not in (b"false", b"0")
+    return True
 
 
 def api_context(request: Request) -> ApiContext:
@@ -115,7 +124,7 @@ class Gate:
         except SalesforceError as error:
             await self._send(error_response(error), scope, receive, send, limit_header=True)
             return
-        scope[CONTEXT_KEY] = ApiContext(self.org, session, version)
+        scope[CONTEXT_KEY] = ApiContext(self.org, session, version, _auto_assign(scope))
         await self._guarded(scope, receive, send, limit_header=True)
 
     async def _apply_fault(self, kind: str, delay: float, send: Send) -> None:

@@ -191,6 +191,22 @@ class Org:
             return False
         return secrets.compare_digest(row[0], hash_password(password, row[1]))
 
+    def assignment_owner(self, object_name: str) -> str | None:
+        """The owner the default assignment rule gives new records of `object_name`: a queue
+        (by name) or a user (by username); None without an active rule for that object."""
+        rule = self.definition.assignment_rule
+        if rule is None or not rule.active or rule.object != object_name:
+            return None
+        reader = self.store.reader()
+        row = reader.execute(
+            'SELECT "Id" FROM "Group" WHERE "Type" = \'Queue\' AND "Name" = ?', (rule.owner,)
+        ).fetchone()
+        if row is None:
+            row = reader.execute(
+                'SELECT "Id" FROM "User" WHERE "Username" = ?', (rule.owner,)
+            ).fetchone()
+        return None if row is None else str(row[0])
+
     def default_user_id(self) -> str:
         """The first admin-profile user: owner of records the seed creates."""
         row = (

@@ -82,6 +82,17 @@ class QueueSpec:
     objects: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class AssignmentRuleSpec:
+    """The org's default assignment rule, reduced to one entry: every new record of `object`
+    goes to `owner` (a queue name or a username)."""
+
+    object: str
+    name: str
+    owner: str
+    active: bool = True
+
+
 @dataclass
 class OrgDefinition:
     name: str = "Emulated Org"
@@ -93,6 +104,7 @@ class OrgDefinition:
     oauth_clients: list[OAuthClient] = field(default_factory=list)
     queues: list[QueueSpec] = field(default_factory=list)
     faults: list[dict[str, Any]] = field(default_factory=list)
+    assignment_rule: AssignmentRuleSpec | None = None
 
 
 def demo_definition_path() -> Path:
@@ -184,6 +196,14 @@ def from_mapping(data: dict[str, Any]) -> OrgDefinition:
             )
         )
     definition.faults = list(data.get("faults", []))
+    rule = data.get("assignment_rule")
+    if rule is not None:
+        definition.assignment_rule = AssignmentRuleSpec(
+            object=str(rule.get("object", "Lead")),
+            name=_require(rule, "name", "assignment_rule"),
+            owner=_require(rule, "owner", "assignment_rule"),
+            active=bool(rule.get("active", True)),
+        )
     return definition
 
 

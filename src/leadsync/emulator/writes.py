@@ -95,11 +95,14 @@ def resolve_object(org: Org, session: Session, name: str) -> SObjectDef:
 class _Call:
     """State shared by the records of one DML call."""
 
-    def __init__(self, org: Org, session: Session, conn: sqlite3.Connection) -> None:
+    def __init__(
+        self, org: Org, session: Session, conn: sqlite3.Connection, *, auto_assign: bool = False
+    ) -> None:
         self.org = org
         self.session = session
         self.conn = conn
         self.now = org.clock.now()
+        self.auto_assign = auto_assign
 
     def access(self, obj: SObjectDef) -> ObjectAccess:
         return object_access(self.org.extensions, obj, self.session.profile)
@@ -136,6 +139,11 @@ class _Call:
         )
         if "OwnerId" in row and row["OwnerId"] is None:
             row["OwnerId"] = user
+        if self.auto_assign:
+            # As in Salesforce, the active assignment rule overrides an owner given on create.
+            assigned = self.org.assignment_owner(obj.name)
+            if assigned is not None:
+                row["OwnerId"] = assigned
         if access.calculated_name:
             row["Name"] = full_name(row.get("FirstName"), row.get("LastName"))
         derive(obj.name, row, row)
@@ -282,11 +290,13 @@ def create(
     items: Sequence[tuple[str, Mapping[str, Any]]],
     *,
     all_or_none: bool = False,
+    auto_assign: bool = False,
 ) -> list[SaveResult]:
-    """Insert records of any objects; results in input order."""
+    """Insert records of any objects; results in input order. `auto_assign` runs the org's
+    default assignment rule on the new records (the REST API's Sforce-Auto-Assign)."""
     objects = [resolve_object(org, session, name) for name, _ in items]
     with org.store.write() as conn, org.store.savepoint(conn, "writes_create"):
-        call = _Call(org, session, conn)
+        call = _Call(org, session, conn, auto_assign=auto_assign)
         candidates = [
             call.insert(index, obj, values)
             for index, (obj, (_, values)) in enumerate(zip(objects, items, strict=True))
@@ -355,8 +365,10 @@ def upsert(
     records: Sequence[Mapping[str, Any]],
     *,
     all_or_none: bool = False,
+    auto_assign: bool = False,
 ) -> list[SaveResult]:
-    """Insert or update each record matched on `external_field` (an external id, or Id)."""
+    """Insert or update each record matched on `external_field` (an external id, or Id);
+    `auto_assign` runs the default assignment rule on the records it inserts."""
     obj = resolve_object(org, session, object_name)
     key_field = obj.field(external_field) if isinstance(external_field, str) else None
     if (
@@ -366,7 +378,7 @@ def upsert(
     ):
         raise external_field_not_found(str(external_field))
     with org.store.write() as conn, org.store.savepoint(conn, "writes_upsert"):
-        call = _Call(org, session, conn)
+        call = _Call(org, session, conn, auto_assign=auto_assign)
         candidates = _upsert_candidates(call, obj, key_field, records)
         call.check(candidates)
         return call.finish(candidates, all_or_none)

@@ -11,6 +11,12 @@ from ..errors import FatalSalesforceError
 from .client import SalesforceClient
 
 TERMINAL_STATES = frozenset({"JobComplete", "Failed", "Aborted"})
+# Polls back off to this; longer waits overshoot a finished job by up to the wait (a copy waits
+# for its job once per object), shorter ones spend API calls on long jobs.
+MAX_POLL_INTERVAL = 1.0
+
+
+Page = tuple[list[str], list[list[str]]]  # (header, rows of CSV cells; "" for null)
 
 
 def query_records(
@@ -23,6 +29,33 @@ def query_records(
     on_page: Callable[[int], None] | None = None,
 ) -> Iterator[dict[str, str | None]]:
     """Run a Bulk 2.0 query job and yield its rows (empty cells as None), page by page."""
+    for header, rows in query_pages(
+        client,
+        soql,
+        include_deleted=include_deleted,
+        page_size=page_size,
+        poll_interval=poll_interval,
+    ):
+        if on_page is not None:
+            on_page(len(rows))
+        for row in rows:
+            yield {
+                name: (cell if cell != "" else None)
+                for name, cell in zip(header, row, strict=False)
+            }
+
+
+def query_pages(
+    client: SalesforceClient,
+    soql: str,
+    *,
+    include_deleted: bool = False,
+    page_size: int = 50_000,
+    poll_interval: float = 0.2,
+) -> Iterator[Page]:
+    """Run a Bulk 2.0 query job and yield its result pages as parsed CSV: the header and the
+    rows as lists of cells. Rows stay lists (no dict per row): a million-record copy decodes
+    them by column position (`records.RowDecoder`)."""
     job = client.request_json(
         "POST",
         "jobs/query",
@@ -43,11 +76,11 @@ def query_records(
             if locator:
                 params["locator"] = locator
             response = client.request("GET", f"jobs/query/{job_id}/results", params=params)
-            rows = _parse(response.text)
-            if on_page is not None:
-                on_page(len(rows))
-            yield from rows
             locator = response.headers.get("sforce-locator")
+            page = _parse(response.text)
+            del response  # the page's text is no longer needed: keep memory to one page
+            if page[0]:
+                yield page
             if not locator or locator == "null":
                 return
     finally:
@@ -68,16 +101,13 @@ def _wait(client: SalesforceClient, job_id: str, poll_interval: float) -> None:
                 f"{info.get('errorMessage') or 'no reason given'}",
             )
         client.sleep(delay)
-        delay = min(delay * 2, 5.0)
+        delay = min(delay * 2, MAX_POLL_INTERVAL)
 
 
-def _parse(text: str) -> list[dict[str, str | None]]:
+def _parse(text: str) -> Page:
     reader = csv.reader(io.StringIO(text))
     try:
         header = next(reader)
     except StopIteration:
-        return []
-    return [
-        {name: (cell if cell != "" else None) for name, cell in zip(header, row, strict=False)}
-        for row in reader
-    ]
+        return [], []
+    return header, list(reader)

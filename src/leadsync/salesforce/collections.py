@@ -59,26 +59,37 @@ def upsert(
     object_name: str,
     external_field: str,
     records: Sequence[Mapping[str, Any]],
+    *,
+    headers: Mapping[str, str] | None = None,
 ) -> list[RecordResult]:
-    """Create-or-update by external id; a retry after a crash finds the record it made."""
+    """Create-or-update by external id; a retry after a crash finds the record it made.
+    `headers` carry call options such as `Sforce-Auto-Assign`."""
     results: list[RecordResult] = []
     for chunk in chunks(records):
         body = {"allOrNone": False, "records": [_typed(object_name, r) for r in chunk]}
         answer = client.request_json(
-            "PATCH", f"composite/sobjects/{object_name}/{external_field}", json=body
+            "PATCH",
+            f"composite/sobjects/{object_name}/{external_field}",
+            json=body,
+            headers=headers,
         )
         results += _results(answer)
     return results
 
 
 def update(
-    client: SalesforceClient, object_name: str, records: Sequence[Mapping[str, Any]]
+    client: SalesforceClient,
+    object_name: str,
+    records: Sequence[Mapping[str, Any]],
+    *,
+    headers: Mapping[str, str] | None = None,
 ) -> list[RecordResult]:
     """Update records that carry their `Id`."""
     results: list[RecordResult] = []
     for chunk in chunks(records):
         body = {"allOrNone": False, "records": [_typed(object_name, r) for r in chunk]}
-        results += _results(client.request_json("PATCH", "composite/sobjects", json=body))
+        answer = client.request_json("PATCH", "composite/sobjects", json=body, headers=headers)
+        results += _results(answer)
     return results
 
 

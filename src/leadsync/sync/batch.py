@@ -12,18 +12,21 @@ one record at a time.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, insert, select
+import orjson
+from sqlalchemy import Column, Connection, Table, func, select
+from sqlalchemy.sql.elements import False_, True_
 
 from ..db import activities as activity
 from ..db.changes import SALESFORCE
+from ..db.fields import BY_NAME, Group
 from ..db.schema import activities, companies, persons, sync_links
 from .objects import ReadPlan
 from .records import SfRecord
-from .store import company_for_account, split_person_values
+from .store import company_for_account
 
 StoreOne = Callable[[SfRecord], str]  # the record-by-record path; returns the run count
 
@@ -33,8 +36,61 @@ class _NewPerson:
     """One new person's rows, before its (and its own company's) id is known."""
 
     record: SfRecord
-    person: dict[str, Any]
-    company: dict[str, Any] | None  # a lead's own company row; None: an account's or none
+    person: list[Any]  # values in `_Layout.person_columns` order; company id and id unset
+    company: list[Any] | None  # a lead's own company row; None: an account's or none
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where a plan's data fields land in a new person's rows, worked out once per batch
+    (as `store.split_person_values` does per record), with the driver-ready timestamps."""
+
+    person: tuple[tuple[str, str, Any], ...]  # (API name, column, value if not read)
+    company: tuple[tuple[str, str], ...]  # (API name, company column)
+    custom: tuple[tuple[str, str], ...]  # (API name, JSON name)
+    id_column: str
+    at: Any  # the batch's timestamp as the driver takes it
+    stamp: Callable[[dt.datetime], Any]  # a SystemModstamp as the driver takes it
+
+    @classmethod
+    def of(cls, conn: Connection, plan: ReadPlan, at: dt.datetime) -> _Layout:
+        person: list[tuple[str, str, Any]] = []
+        company: list[tuple[str, str]] = []
+        custom: list[tuple[str, str]] = []
+        for data in plan.data:
+            spec = BY_NAME.get(data.name)
+            if spec is None:
+                custom.append((data.api_name, data.name))
+            elif spec.group is Group.COMPANY:
+                company.append((data.api_name, spec.column))
+            elif spec.group is Group.PERSON:
+                person.append((data.api_name, spec.column, _unset(persons.c[spec.column])))
+        stamp = _bind(conn, sync_links.c.sfdc_modstamp)
+        id_column = "sfdc_lead_id" if plan.name == "Lead" else "sfdc_contact_id"
+        return cls(tuple(person), tuple(company), tuple(custom), id_column, stamp(at), stamp)
+
+    @property
+    def person_columns(self) -> tuple[str, ...]:
+        return (*(c for _, c, _ in self.person), *_PERSON_TAIL, self.id_column, "id")
+
+    @property
+    def company_columns(self) -> tuple[str, ...]:
+        return (*(c for _, c in self.company), "custom", "created_at", "updated_at", "id")
+
+
+# Person columns after the data fields, then the Salesforce id column and the id.
+_PERSON_TAIL = ("custom", "company_id", "sfdc_type", "sfdc_owner_id", "created_at", "updated_at")
+_LINK_COLUMNS = (
+    "sfdc_object",
+    "sfdc_id",
+    "entity",
+    "entity_id",
+    "baseline",
+    "sfdc_modstamp",
+    "created_at",
+    "updated_at",
+)
+_ACTIVITY_COLUMNS = ("person_id", "type", "at", "attributes", "sfdc_id")
 
 
 @dataclass
@@ -43,6 +99,7 @@ class _Pending:
 
     plan: ReadPlan
     at: dt.datetime
+    layout: _Layout
     rows: list[_NewPerson] = field(default_factory=list)
     account_companies: dict[str, int] = field(default_factory=dict)
 
@@ -57,11 +114,16 @@ def store_persons(
     """Store a batch of one person object; returns each record's run count, in batch order.
     Call it inside `LeadDatabase.transaction()`: on SQLite the new ids rely on its write lock."""
     linked = _linked_ids(conn, plan.name, [r.id for r in batch])
-    pending = _Pending(plan, at, account_companies=_account_companies(conn, batch))
+    pending = _Pending(
+        plan, at, _Layout.of(conn, plan, at), account_companies=_account_companies(conn, batch)
+    )
     outcomes: list[str] = []
     seen: set[str] = set()
     for record in batch:
-        if record.id in linked or record.id in seen or _is_conversion(record):
+        # A record carrying leadsync's external id was created by a push: the slow path
+        # links it to that person instead of making a new one.
+        claims = plan.external_id is not None and record.sync.get(plan.external_id) is not None
+        if record.id in linked or record.id in seen or _is_conversion(record) or claims:
             _flush(conn, pending)  # the slow path must see every earlier record stored
             outcomes.append(store_one(record))
         elif record.deleted:
@@ -100,27 +162,25 @@ def _account_companies(conn: Connection, batch: Iterable[SfRecord]) -> dict[str,
 
 
 def _new_person(conn: Connection, pending: _Pending, record: SfRecord) -> _NewPerson:
-    """The rows `store.create_person` would insert for `record`, as dictionaries."""
-    columns, custom, company_values = split_person_values(pending.plan, record)
-    id_column = "sfdc_lead_id" if record.object == "Lead" else "sfdc_contact_id"
-    person = {
-        **columns,
-        "custom": custom,
-        "company_id": None,
-        "sfdc_type": record.object,
-        "sfdc_owner_id": record.sync.get("OwnerId"),
-        "created_at": pending.at,
-        "updated_at": pending.at,
-        id_column: record.id,
-    }
+    """The rows `store.create_person` would insert for `record`, as lists of values."""
+    layout, values = pending.layout, record.values
+    person = [values.get(api, unset) for api, _, unset in layout.person]
+    custom = {name: values[api] for api, name in layout.custom if api in values}
+    owner = record.sync.get("OwnerId")
+    person += [_json(custom), None, record.object, owner, layout.at, layout.at, record.id, None]
     company = None
     account_id = record.sync.get("AccountId")
     if account_id:
-        person["company_id"] = _account_company(conn, pending, str(account_id))
-    elif any(v is not None for v in company_values.values()):
-        company = {**company_values, "custom": {}, "created_at": pending.at}
-        company["updated_at"] = pending.at
+        person[-_COMPANY_FROM_END] = _account_company(conn, pending, str(account_id))
+    else:
+        company_values = [values.get(api) for api, _ in layout.company]
+        if company_values.count(None) < len(company_values):
+            company = [*company_values, "{}", layout.at, layout.at, None]
     return _NewPerson(record, person, company)
+
+
+# Where the company id sits in a person row, counted from the end (see `_Layout`).
+_COMPANY_FROM_END = len(_PERSON_TAIL) + 2 - _PERSON_TAIL.index("company_id")
 
 
 def _account_company(conn: Connection, pending: _Pending, account_id: str) -> int:
@@ -133,69 +193,91 @@ def _account_company(conn: Connection, pending: _Pending, account_id: str) -> in
 
 def _flush(conn: Connection, pending: _Pending) -> None:
     """Write the collected new persons: own companies, persons, links, "New Lead" activities."""
-    rows, pending.rows = pending.rows, []
+    rows, pending.rows, layout = pending.rows, [], pending.layout
     if not rows:
         return
-    own = [row for row in rows if row.company is not None]
-    own_ids = _insert_ids(conn, companies, [r.company for r in own if r.company is not None])
-    for row, company_id in zip(own, own_ids, strict=True):
-        row.person["company_id"] = company_id
-    person_ids = _insert_ids(conn, persons, [row.person for row in rows])
-    stored = list(zip(rows, person_ids, strict=True))
-    conn.execute(
-        insert(sync_links), [_link_row(row.record, pid, pending.at) for row, pid in stored]
-    )
-    conn.execute(
-        insert(activities), [_activity_row(row.record, pid, pending.at) for row, pid in stored]
-    )
+    own = [row.company for row in rows if row.company is not None]
+    for company, company_id in zip(own, new_ids(conn, companies, len(own)), strict=True):
+        company[-1] = company_id
+    write_rows(conn, companies, layout.company_columns, own)
+    ids = new_ids(conn, persons, len(rows))
+    for row, person_id in zip(rows, ids, strict=True):
+        row.person[-1] = person_id
+        if row.company is not None:
+            row.person[-_COMPANY_FROM_END] = row.company[-1]
+    write_rows(conn, persons, layout.person_columns, [row.person for row in rows])
+    links = [
+        [
+            row.record.object,
+            row.record.id,
+            "person",
+            person_id,
+            _json(row.record.values),
+            layout.stamp(row.record.modstamp),
+            layout.at,
+            layout.at,
+        ]
+        for row, person_id in zip(rows, ids, strict=True)
+    ]
+    write_rows(conn, sync_links, _LINK_COLUMNS, links)
+    attributes = _json({"source": SALESFORCE, "sfdcType": pending.plan.name})
+    new_lead = [[person_id, activity.NEW_LEAD, layout.at, attributes, None] for person_id in ids]
+    write_rows(conn, activities, _ACTIVITY_COLUMNS, new_lead)
 
 
-def _insert_ids(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert `rows` (one statement per key set: executemany needs one) and return their new
-    ids in the order given."""
-    groups: dict[tuple[str, ...], list[int]] = {}
-    for index, row in enumerate(rows):
-        groups.setdefault(tuple(row), []).append(index)
-    ids = [0] * len(rows)
-    for indexes in groups.values():
-        group = [rows[i] for i in indexes]
-        for index, new in zip(indexes, _insert_group(conn, table, group), strict=True):
-            ids[index] = new
-    return ids
-
-
-def _insert_group(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> list[int]:
+def new_ids(conn: Connection, table: Table, count: int) -> list[int]:
+    """`count` ids for new rows of `table`, taken before the rows are written (so that a
+    multi-row insert needs no RETURNING, which SQLite cannot order)."""
+    if count == 0:
+        return []
     if conn.dialect.name == "sqlite":
-        # SQLAlchemy cannot order RETURNING rows of a multi-row INSERT on SQLite and falls back
-        # to one statement per row. The ids SQLite would pick are max + 1, max + 2, ...: the
-        # transaction holds the write lock (BEGIN IMMEDIATE), so they are ours to give.
+        # The ids SQLite would pick are max + 1, max + 2, ...: the transaction holds the write
+        # lock (BEGIN IMMEDIATE), so they are ours to give.
         start = int(conn.scalar(select(func.max(table.c.id))) or 0)
-        ids = list(range(start + 1, start + 1 + len(rows)))
-        conn.execute(insert(table), [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
-        return ids
-    # PostgreSQL: one INSERT ... SELECT ... ORDER BY ... RETURNING per page of rows.
-    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    return [int(new) for new in conn.execute(statement, rows).scalars()]
+        return list(range(start + 1, start + 1 + count))
+    sequence = f"pg_get_serial_sequence('{table.name}', 'id')"
+    query = f"SELECT nextval({sequence}) FROM generate_series(1, {int(count)})"
+    return [int(new) for new in conn.exec_driver_sql(query).scalars()]
 
 
-def _link_row(record: SfRecord, person_id: int, at: dt.datetime) -> dict[str, Any]:
-    return {
-        "sfdc_object": record.object,
-        "sfdc_id": record.id,
-        "entity": "person",
-        "entity_id": person_id,
-        "baseline": dict(record.values),
-        "sfdc_modstamp": record.modstamp,
-        "created_at": at,
-        "updated_at": at,
-    }
+def write_rows(
+    conn: Connection, table: Table, columns: tuple[str, ...], rows: list[list[Any]]
+) -> None:
+    """Insert rows of driver-ready values (timestamps bound, JSON serialised), bypassing
+    SQLAlchemy's per-row parameter handling: one `executemany` on SQLite, one COPY on
+    PostgreSQL."""
+    if not rows:
+        return
+    quote = conn.dialect.identifier_preparer.quote
+    names = ", ".join(quote(c) for c in columns)
+    driver = conn.connection.driver_connection  # inside the transaction SQLAlchemy began
+    assert driver is not None
+    if conn.dialect.name == "sqlite":
+        marks = ", ".join("?" for _ in columns)
+        driver.executemany(f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})", rows)
+        return
+    with (
+        driver.cursor() as cursor,
+        cursor.copy(f"COPY {quote(table.name)} ({names}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row(row)
 
 
-def _activity_row(record: SfRecord, person_id: int, at: dt.datetime) -> Mapping[str, Any]:
-    return {
-        "person_id": person_id,
-        "type": activity.NEW_LEAD,
-        "at": at,
-        "attributes": {"source": SALESFORCE, "sfdcType": record.object},
-        "sfdc_id": None,
-    }
+def _bind(conn: Connection, column: Column[Any]) -> Callable[[Any], Any]:
+    """The column type's own conversion of a Python value for this connection's driver."""
+    dialect = conn.dialect
+    processor = column.type.dialect_impl(dialect).bind_processor(dialect)
+    return processor if processor is not None else (lambda value: value)
+
+
+def _unset(column: Column[Any]) -> Any:
+    """What a column gets when the insert leaves it out: its boolean server default, or NULL."""
+    default = getattr(column.server_default, "arg", None)
+    if isinstance(default, True_ | False_):
+        return isinstance(default, True_)
+    return None
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()  # as the JSON columns store it (None -> 'null')

@@ -6,17 +6,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Connection, insert, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from ..db import activities as activity
 from ..db import persons as person_api
 from ..db import sync_state
 from ..db.changes import SALESFORCE
-from ..db.schema import persons, sync_conflicts
+from ..db.schema import persons, sync_changes, sync_conflicts
 from ..db.sync_state import Link
-from .identity import merge_persons
+from .identity import merge_persons, merged_in_salesforce
 from .objects import ReadPlan
 from .records import SfRecord
+from .rules import LEADSYNC, Rule, settle
 from .store import (
     changed_fields,
     company_for_account,
@@ -25,9 +26,6 @@ from .store import (
     save_link,
     unchanged_since_link,
 )
-
-# When both sides changed a field to different values (design §1): Lead -> marketing wins.
-LOCAL_WINS = {"Lead": True, "Contact": False}
 
 
 def store_person(conn: Connection, plan: ReadPlan, record: SfRecord, at: dt.datetime) -> str:
@@ -40,6 +38,9 @@ def store_person(conn: Connection, plan: ReadPlan, record: SfRecord, at: dt.date
     if record.deleted:
         return _deleted(conn, record, link, at)
     if link is None:
+        claimed = _claimed_person(conn, plan, record)
+        if claimed is not None:  # our own create, whose local commit never happened
+            return _claim(conn, plan, record, claimed, at)
         person_id = create_person(conn, plan, record, at, sfdc_type=record.object)
         save_link(conn, record, "person", person_id, at)
         return "new"
@@ -52,14 +53,51 @@ def _update(conn: Connection, plan: ReadPlan, record: SfRecord, link: Link, at: 
     if fields:
         person_api.update_person(conn, person_id, fields, source=SALESFORCE, at=at)
     moved = _sync_columns(conn, record, person_id, at)
-    save_link(conn, record, "person", person_id, at)
+    # Fields the pull does not read (leadsync-only) keep their pushed baseline values.
+    read = {f.api_name for f in plan.data}
+    kept = {api: value for api, value in link.baseline.items() if api not in read}
+    baseline = {**kept, **record.values}
+    sync_state.save_link(
+        conn, Link(record.object, record.id, "person", person_id, baseline, record.modstamp), at=at
+    )
     return "updated" if fields or moved else "skipped"
+
+
+def _claimed_person(conn: Connection, plan: ReadPlan, record: SfRecord) -> int | None:
+    """The person a record's external id names, if it exists and holds no other record of
+    this object: the record was created by a push whose local commit was lost."""
+    raw = record.sync.get(plan.external_id) if plan.external_id else None
+    if raw is None or not str(raw).strip().isdigit():
+        return None
+    column = persons.c.sfdc_lead_id if record.object == "Lead" else persons.c.sfdc_contact_id
+    row = conn.execute(
+        select(persons.c.id, column).where(persons.c.id == int(str(raw).strip()))
+    ).first()
+    if row is None or row[1] not in (None, record.id):
+        return None
+    return int(row[0])
+
+
+def _claim(
+    conn: Connection, plan: ReadPlan, record: SfRecord, person_id: int, at: dt.datetime
+) -> str:
+    id_column = "sfdc_lead_id" if record.object == "Lead" else "sfdc_contact_id"
+    conn.execute(
+        update(persons)
+        .where(persons.c.id == person_id)
+        .values(sfdc_type=record.object, updated_at=at, **{id_column: record.id})
+    )
+    link = Link(record.object, record.id, "person", person_id, {}, None)
+    sync_state.save_link(conn, link, at=at)
+    _update(conn, plan, record, link, at)
+    return "updated"
 
 
 def _fields_to_write(
     conn: Connection, plan: ReadPlan, record: SfRecord, link: Link, at: dt.datetime
 ) -> dict[str, Any]:
-    """JSON name -> value of the fields Salesforce changed that should land locally."""
+    """JSON name -> value of the fields Salesforce changed that should land locally; a field
+    both sides changed is settled by its rule, and the conflict recorded."""
     changes = changed_fields(record, link.baseline)
     if not changes:
         return {}
@@ -68,17 +106,30 @@ def _fields_to_write(
     fields: dict[str, Any] = {}
     for api, new in changes.items():
         name = by_api[api].name
+        rule = plan.rules.rule(record.object, name)
         current = local.get(name)
-        if current == new:
-            continue  # both sides already agree (our own write read back)
-        local_wins = LOCAL_WINS.get(record.object, False)
+        if current == new or not rule.pulls:
+            continue  # both sides already agree (our own write read back), or never pulled
         if api in link.baseline and current != link.baseline[api]:  # both sides changed it
             values = (link.baseline[api], current, new)
-            _record_conflict(conn, record, link.entity_id, name, values, local_wins, at)
-            if local_wins:
+            local_at = _last_local_edit(conn, link.entity_id, name)
+            winner = settle(rule, *values, local_at, record.modstamp)
+            _record_conflict(conn, record, link.entity_id, name, values, rule, winner, at)
+            if winner == LEADSYNC:
                 continue  # the push sends the local value
         fields[name] = new
     return fields
+
+
+def _last_local_edit(conn: Connection, person_id: int, name: str) -> dt.datetime | None:
+    found = conn.scalar(
+        select(func.max(sync_changes.c.at)).where(
+            sync_changes.c.entity == "person",
+            sync_changes.c.entity_id == person_id,
+            sync_changes.c.field == name,
+        )
+    )
+    return found if isinstance(found, dt.datetime) else None
 
 
 def _record_conflict(
@@ -87,7 +138,8 @@ def _record_conflict(
     person_id: int,
     name: str,
     values: tuple[Any, Any, Any],
-    local_wins: bool,
+    rule: Rule,
+    winner: str,
     at: dt.datetime,
 ) -> None:
     """Keep every settled conflict (baseline, local, Salesforce values) for review."""
@@ -102,8 +154,8 @@ def _record_conflict(
             baseline_value=baseline,
             local_value=local,
             salesforce_value=remote,
-            winner="leadsync" if local_wins else "salesforce",
-            rule=f"{record.object} default",
+            winner=winner,
+            rule=rule.value,
         )
     )
 
@@ -138,6 +190,9 @@ def _deleted(conn: Connection, record: SfRecord, link: Link | None, at: dt.datet
     if link is None:
         return "skipped"  # deleted before leadsync ever saw it: no person to keep
     row = person_row(conn, link.entity_id)
+    master = record.sync.get("MasterRecordId")
+    if master and _owns_identity(row, record):  # merged into another record in Salesforce
+        return merged_in_salesforce(conn, record, link, str(master), at)
     save_link(conn, record, "person", row.id, at)
     if row.sfdc_is_deleted or not _owns_identity(row, record):
         return "skipped"

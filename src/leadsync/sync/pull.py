@@ -17,9 +17,8 @@ moves only after a batch is stored and never past the cycle's start time.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -35,23 +34,47 @@ from ..salesforce import bulk, soql
 from ..salesforce.client import SalesforceClient
 from ..salesforce.describe import DescribeCache
 from .batch import store_persons
-from .objects import OBJECTS, Kind, ReadPlan, plan
+from .campaigns import store_campaign, store_campaign_status, store_member
+from .custom_objects import store_custom_record
+from .objects import OBJECTS, Kind, ObjectSpec, ReadPlan, links_to_persons, ordered_specs, plan
+from .opportunities import store_opportunity, store_role
 from .persons import store_person
-from .records import SfRecord, decode
+from .prefetch import prefetch
+from .queues import store_queue
+from .records import RowDecoder, SfRecord, decode
+from .related import reported
+from .rules import FieldRules
 from .store import Counts, store_company, store_owner
+from .tasks import store_sfdc_activity
 
 ORDER = ("SystemModstamp", "Id")
 # Leads before contacts in a cycle: a lead converted since the last cycle then claims its new
 # contact for the lead's person before the contact is read (no temporary duplicate to merge).
-CYCLE_ORDER = ("User", "Account", "Lead", "Contact")
+# Objects not named here (custom objects) follow in copy order.
+CYCLE_ORDER = (
+    "User",
+    "Group",
+    "Account",
+    "Lead",
+    "Contact",
+    "Opportunity",
+    "OpportunityContactRole",
+    "Campaign",
+    "CampaignMemberStatus",
+    "CampaignMember",
+    "Task",
+    "Event",
+)
+COMPOSITE_MAX = 25  # sub-requests per /composite call
 MAX_PAGE = 2_000
+BULK_PAGE = 10_000  # rows per Bulk result page: a page is parsed in memory at once
 COPY, PULL = "Initial copy", "Pull updates"  # sync run operations
 
 
 @dataclass(frozen=True)
 class PullSettings:
     bulk_threshold: int = 2_000  # Salesforce's own advice: Bulk API above ~2,000 records
-    batch_size: int = MAX_PAGE  # records stored per transaction on the Bulk path
+    batch_size: int = 10_000  # records stored per transaction on the Bulk path
     lookback: dt.timedelta = dt.timedelta(minutes=5)
     describe_ttl: float = 300.0
 
@@ -67,6 +90,8 @@ class PullResult:
 
 
 BatchHook = Callable[[str, int], None]  # (object name, batches stored so far), after commit
+# (object name, records stored so far, records expected or None), after each batch's commit
+ProgressHook = Callable[[str, int, int | None], None]
 
 
 class Puller:
@@ -81,12 +106,16 @@ class Puller:
         settings: PullSettings | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
         on_batch: BatchHook | None = None,
+        progress: ProgressHook | None = None,
+        rules: FieldRules | None = None,
     ) -> None:
         self.db = db
+        self.rules = rules or FieldRules()
         self.client = client
         self.settings = settings or PullSettings()
         self.clock = clock
         self.on_batch = on_batch
+        self.progress = progress
         self.describe = DescribeCache(client, ttl=self.settings.describe_ttl)
         self._plans: dict[str, tuple[object, ReadPlan]] = {}  # by object: (describe, plan)
 
@@ -111,16 +140,27 @@ class Puller:
     def plans(self) -> list[ReadPlan]:
         """Read plans from describe as the sync user; new fields are registered on the way."""
         plans = []
-        for spec in OBJECTS:
+        for spec in self._specs():
             visible = self.describe.fields(spec.name)
             known = self._plans.get(spec.name)
             if known is None or known[0] is not visible:  # a fresh describe: re-plan
-                if spec.kind is not Kind.OWNER:
+                if spec.kind not in (Kind.OWNER, Kind.QUEUE):
                     self.db.record_describe(spec.name, visible.values())
-                known = (visible, plan(spec, visible, self.db.mapping))
+                known = (visible, plan(spec, visible, self.db.mapping, rules=self.rules))
                 self._plans[spec.name] = known
             plans.append(known[1])
         return plans
+
+    def _specs(self) -> list[ObjectSpec]:
+        """The objects to pull: those the sync user can query (global describe, cached), plus
+        every custom object that looks up a lead, contact or account."""
+        queryable = self.describe.object_names()
+        customs = [
+            name
+            for name in queryable
+            if name.endswith("__c") and links_to_persons(self.describe.fields(name))
+        ]
+        return ordered_specs(OBJECTS, queryable, customs)
 
     # -- the initial copy -------------------------------------------------------------------
 
@@ -134,26 +174,40 @@ class Puller:
             mark = sync_state.get_watermark(conn, read_plan.name)
         where = _after_cursor(mark)
         with self._run(read_plan.name, COPY, counts):
-            for number, batch in enumerate(self._copy_batches(read_plan, where), start=1):
-                last = batch[-1]
-                cursor = Watermark(read_plan.name, last.modstamp, last.id, False)
-                self._store_batch(read_plan, batch, cursor, counts)
-                if self.on_batch is not None:
-                    self.on_batch(read_plan.name, number)
+            total = self._count(read_plan.name, where)
+            stored = 0
+            if self.progress is not None:
+                self.progress(read_plan.name, stored, total)
+            # The next batch is fetched and decoded while this one is stored.
+            with closing(prefetch(self._copy_batches(read_plan, where, total))) as batches:
+                for number, batch in enumerate(batches, start=1):
+                    last = batch[-1]
+                    cursor = Watermark(read_plan.name, last.modstamp, last.id, False)
+                    self._store_batch(read_plan, batch, cursor, counts)
+                    stored += len(batch)
+                    if self.on_batch is not None:
+                        self.on_batch(read_plan.name, number)
+                    if self.progress is not None:
+                        self.progress(read_plan.name, stored, total)
         # Everything stamped before this copy's start has been read; changes made during the
         # copy are stamped later and come with the first cycle.
         with self.db.transaction() as conn:
             done = Watermark(read_plan.name, started, None, True)
             sync_state.set_watermark(conn, done, at=self.db.clock())
 
-    def _copy_batches(self, read_plan: ReadPlan, where: str | None) -> Iterator[list[SfRecord]]:
+    def _copy_batches(
+        self, read_plan: ReadPlan, where: str | None, total: int
+    ) -> Iterator[list[SfRecord]]:
         statement = soql.select(read_plan.name, read_plan.select, where=where, order_by=ORDER)
-        if self._count(read_plan.name, where) > self.settings.bulk_threshold:
-            rows: Iterator[Mapping[str, Any]] = bulk.query_records(
-                self.client, statement, include_deleted=True
+        if total > self.settings.bulk_threshold:
+            size = self.settings.batch_size
+            pages = bulk.query_pages(
+                self.client, statement, include_deleted=True, page_size=max(size, BULK_PAGE)
             )
-            for chunk in _chunks(rows, self.settings.batch_size):
-                yield [decode(read_plan, raw) for raw in chunk]
+            for header, rows in pages:
+                decoder = RowDecoder(read_plan, header)  # Bulk CSV: decoded by column position
+                for start in range(0, len(rows), size):
+                    yield [decoder.decode(row) for row in rows[start : start + size]]
             return
         for page in self.client.query_pages(statement, include_deleted=True):
             if page:
@@ -173,9 +227,8 @@ class Puller:
         with self.db.transaction() as conn:
             marks = {p.name: sync_state.get_watermark(conn, p.name) for p in plans}
         first_pages = self._first_pages(plans, marks)
-        by_name = {p.name: p for p in plans}
-        for name in CYCLE_ORDER:
-            read_plan, mark = by_name[name], marks[name]
+        for read_plan in _in_cycle_order(plans):
+            name, mark = read_plan.name, marks[read_plan.name]
             counts = result.of(name)
             with self._run(name, PULL, counts):
                 for page in self._pages(first_pages[name]):
@@ -195,7 +248,7 @@ class Puller:
     def _first_pages(
         self, plans: list[ReadPlan], marks: Mapping[str, Watermark]
     ) -> dict[str, dict[str, Any]]:
-        """Every object's first page of changes in one `/composite` call."""
+        """Every object's first page of changes in one `/composite` call (one per 25 objects)."""
         subrequests = [
             {
                 "method": "GET",
@@ -205,8 +258,11 @@ class Puller:
             }
             for p in plans
         ]
+        responses: list[dict[str, Any]] = []
+        for start in range(0, len(subrequests), COMPOSITE_MAX):
+            responses += self.client.composite(subrequests[start : start + COMPOSITE_MAX])
         pages: dict[str, dict[str, Any]] = {}
-        for response in self.client.composite(subrequests):
+        for response in responses:
             status = int(response.get("httpStatusCode", 500))
             body = response.get("body")
             if status >= 300 or not isinstance(body, dict):
@@ -300,8 +356,11 @@ class Puller:
         counts: Counts,
     ) -> list[str]:
         """The fast path: leads and contacts new to leadsync (an initial copy's common case)
-        go in a few multi-row statements; other records are stored one at a time."""
-        if read_plan.spec.kind is not Kind.PERSON:
+        go in a few multi-row statements; other records are stored one at a time. A batch
+        with a Salesforce merge in it goes one at a time too: the merge can give a master
+        read later in the batch a person (rare, and the batch path decides new records up
+        front)."""
+        if read_plan.spec.kind is not Kind.PERSON or any(_merged(r) for r in batch):
             return [self._store_one(conn, read_plan, r, at, counts) for r in batch]
         outcomes = store_persons(
             conn, read_plan, batch, at, lambda r: _store_record(conn, read_plan, r, at)
@@ -346,13 +405,42 @@ class Puller:
             return "failed"
 
 
+StoreRecord = Callable[[Connection, ReadPlan, SfRecord, dt.datetime], str]
+STORES: Mapping[Kind, StoreRecord] = {
+    Kind.OWNER: store_owner,
+    Kind.QUEUE: store_queue,
+    Kind.COMPANY: store_company,
+    Kind.OPPORTUNITY: store_opportunity,
+    Kind.ROLE: store_role,
+    Kind.CAMPAIGN: store_campaign,
+    Kind.CAMPAIGN_STATUS: store_campaign_status,
+    Kind.CAMPAIGN_MEMBER: store_member,
+    Kind.CUSTOM: store_custom_record,
+    Kind.ACTIVITY: store_sfdc_activity,
+}
+
+
 def _store_record(conn: Connection, read_plan: ReadPlan, record: SfRecord, at: dt.datetime) -> str:
     kind = read_plan.spec.kind
-    if kind is Kind.OWNER:
-        return store_owner(conn, read_plan, record, at)
-    if kind is Kind.COMPANY:
-        return store_company(conn, read_plan, record, at)
-    return store_person(conn, read_plan, record, at)
+    if kind is Kind.PERSON:
+        return store_person(conn, read_plan, record, at)
+    return STORES[kind](conn, read_plan, record, at)
+
+
+def _in_cycle_order(plans: list[ReadPlan]) -> list[ReadPlan]:
+    """CYCLE_ORDER first (persons before what points at them), the rest in copy order."""
+
+    def rank(item: tuple[int, ReadPlan]) -> tuple[int, int]:
+        position, read_plan = item
+        if read_plan.name in CYCLE_ORDER:
+            return (0, CYCLE_ORDER.index(read_plan.name))
+        return (1, position)
+
+    return [p for _, p in sorted(enumerate(plans), key=rank)]
+
+
+def _merged(record: SfRecord) -> bool:
+    return record.deleted and bool(record.sync.get("MasterRecordId"))
 
 
 def _report_problems(conn: Connection, record: SfRecord, at: dt.datetime, counts: Counts) -> None:
@@ -360,6 +448,9 @@ def _report_problems(conn: Connection, record: SfRecord, at: dt.datetime, counts
     if not record.problems:
         return
     message = "; ".join(f"{name}: {problem}" for name, problem in record.problems.items())
+    counts.problems.extend((record.id, name, p) for name, p in record.problems.items())
+    if reported(conn, record, "BAD_VALUE", message):
+        return
     sync_state.record_error(
         conn,
         at=at,
@@ -370,7 +461,6 @@ def _report_problems(conn: Connection, record: SfRecord, at: dt.datetime, counts
         sfdc_id=record.id,
         fields=record.problems,
     )
-    counts.problems.extend((record.id, name, p) for name, p in record.problems.items())
 
 
 def _after_cursor(mark: Watermark) -> str | None:
@@ -380,11 +470,6 @@ def _after_cursor(mark: Watermark) -> str | None:
     stamp = soql.datetime_literal(mark.watermark)
     cursor = soql.quote(mark.copy_cursor)
     return f"(SystemModstamp > {stamp} OR (SystemModstamp = {stamp} AND Id > {cursor}))"
-
-
-def _chunks(rows: Iterator[Mapping[str, Any]], size: int) -> Iterator[list[Mapping[str, Any]]]:
-    while chunk := list(itertools.islice(rows, size)):
-        yield chunk
 
 
 def _subrequest_error(name: str, status: int, body: Any) -> FatalSalesforceError:

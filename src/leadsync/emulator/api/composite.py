@@ -166,7 +166,9 @@ def collection_create(ctx: ApiContext, body: Any) -> list[dict[str, Any]]:
 
     def run(todo: list[int]) -> list[writes.SaveResult]:
         items = [(str(_record_type(records[i])), _values(records[i])) for i in todo]
-        return writes.create(ctx.org, ctx.session, items, all_or_none=all_or_none)
+        return writes.create(
+            ctx.org, ctx.session, items, all_or_none=all_or_none, auto_assign=ctx.auto_assign
+        )
 
     return _merged(len(records), early, run, all_or_none)
 
@@ -217,7 +219,13 @@ def collection_upsert(
     def run(todo: list[int]) -> list[writes.SaveResult]:
         chosen = [_values(records[i]) for i in todo]
         return writes.upsert(
-            ctx.org, ctx.session, obj.name, field_name, chosen, all_or_none=all_or_none
+            ctx.org,
+            ctx.session,
+            obj.name,
+            field_name,
+            chosen,
+            all_or_none=all_or_none,
+            auto_assign=ctx.auto_assign,
         )
 
     return _merged(len(records), early, run, all_or_none, upsert=True)
@@ -359,7 +367,7 @@ def _at_version(request: Request, version: str) -> Request:
     if ctx.version == version:
         return request
     scope = dict(request.scope)
-    scope[CONTEXT_KEY] = ApiContext(ctx.org, ctx.session, version)
+    scope[CONTEXT_KEY] = ApiContext(ctx.org, ctx.session, version, ctx.auto_assign)
     return Request(scope)
 
 

@@ -7,6 +7,7 @@ Global describe, `GET /sobjects/{obj}` and `/describe` live in `describe.py`, re
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Any
 
 import orjson
@@ -112,7 +113,12 @@ async def create_record(request: Request) -> Response:
     ctx = api_context(request)
     obj = _object(ctx, request.path_params["obj"])
     body = await _json_body(request)
-    [result] = await run_in_threadpool(writes.create, ctx.org, ctx.session, [(obj.name, body)])
+    [result] = await run_in_threadpool(
+        partial(writes.create, auto_assign=ctx.auto_assign),
+        ctx.org,
+        ctx.session,
+        [(obj.name, body)],
+    )
     if not result.success:
         return _failure_response(result)
     return json_response({"id": result.id, "success": True, "errors": []}, 201)
@@ -226,7 +232,12 @@ async def _upsert(
         if not found:
             raise not_found()
     [result] = await run_in_threadpool(
-        writes.upsert, ctx.org, ctx.session, obj.name, definition.name, [record]
+        partial(writes.upsert, auto_assign=ctx.auto_assign),
+        ctx.org,
+        ctx.session,
+        obj.name,
+        definition.name,
+        [record],
     )
     if not result.success:
         if result.errors[0].code == "DUPLICATE_EXTERNAL_ID" and value is not None:

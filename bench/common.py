@@ -1,0 +1,370 @@
+"""What the side-by-side benchmarks share: the emulator in its own process, the machine and the
+versions, running a measured child process, and the leadsync worker.
+
+The leadsync side runs in a child process of its own (`python -m bench.common copy|cycles ...`)
+so that its peak memory is its own (`wait4`'s `ru_maxrss`), as is the tap's. API calls are read
+from the emulator's limit counter through `/_emulator/status`, which is itself never counted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import functools
+import importlib.metadata
+import importlib.util
+import json
+import os
+import platform
+import resource
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CLIENT_ID = "leadsync"
+CLIENT_SECRET = "leadsync-secret"
+PASSWORD = "password"
+SYNC_USER = "sync@example.com"
+ADMIN_USER = "admin@example.com"
+# High enough that neither client's quota guard (the tap stops at 25% of the limit per run)
+# ever changes what is measured.
+API_LIMIT = 100_000_000
+
+
+# -- the machine and the versions ----------------------------------------------------------------
+
+
+def _proc_value(path: str, key: str) -> str:
+    try:
+        with open(path) as handle:
+            for line in handle:
+                if line.startswith(key):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "?"
+
+
+def machine() -> dict[str, str]:
+    mem_kb = _proc_value("/proc/meminfo", "MemTotal").split()[0]
+    ram = f"{int(mem_kb) / 2**20:.1f} GiB" if mem_kb.isdigit() else "?"
+    return {
+        "cpu": _proc_value("/proc/cpuinfo", "model name"),
+        "cores": str(os.cpu_count()),
+        "ram": ram,
+        "os": platform.platform(),
+    }
+
+
+def package_version(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def versions() -> dict[str, str]:
+    return {
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "leadsync": package_version("leadsync"),
+        "sqlite": sqlite3.sqlite_version,
+        "sqlalchemy": package_version("sqlalchemy"),
+        "httpx": package_version("httpx"),
+    }
+
+
+def utc_now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def push_available() -> bool:
+    return importlib.util.find_spec("leadsync.sync.push") is not None
+
+
+# -- the emulator in its own process -------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def peak_rss_mb_of(pid: int) -> float:
+    """The kernel's high-water mark of a live process's resident memory (VmHWM)."""
+    value = _proc_value(f"/proc/{pid}/status", "VmHWM").split()[0]
+    return int(value) / 1024 if value.isdigit() else 0.0
+
+
+@dataclass
+class Emulator:
+    url: str
+    process: subprocess.Popen[bytes]
+    seed_seconds: float
+
+    def status(self) -> dict[str, Any]:
+        response = httpx.get(f"{self.url}/_emulator/status", timeout=60)
+        response.raise_for_status()
+        body: dict[str, Any] = response.json()
+        return body
+
+    def api_used(self) -> int:
+        return int(self.status()["apiUsage"]["used"])
+
+    def peak_rss_mb(self) -> float:
+        return peak_rss_mb_of(self.process.pid)
+
+
+@contextmanager
+def emulator(records: int, log: IO[bytes] | None = None) -> Iterator[Emulator]:
+    """`leadsync emulator --records N` in its own process on a free port, seeded and serving."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "leadsync.cli", "emulator", "--port", str(port)]
+    command += ["--records", str(records), "--api-limit", str(API_LIMIT)]
+    started = time.perf_counter()
+    server = subprocess.Popen(command, stdout=log or subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        while True:
+            if server.poll() is not None:
+                raise RuntimeError(f"the emulator process exited with {server.returncode}")
+            try:
+                if httpx.get(f"{url}/services/data/", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield Emulator(url, server, time.perf_counter() - started)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+# -- a measured child process -------------------------------------------------------------------
+
+
+@dataclass
+class ChildRun:
+    returncode: int
+    seconds: float
+    peak_rss_mb: float  # the child's own ru_maxrss, from wait4
+
+
+def run_child(
+    command: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    stdout_lines: Callable[[bytes], None] | None = None,
+    stdout_file: IO[bytes] | None = None,
+    stderr_file: IO[bytes] | None = None,
+) -> ChildRun:
+    """Run `command`; time it and read its peak RSS from `wait4` (its own, not the total of
+    every child this process ever waited for, which RUSAGE_CHILDREN would give)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        command,
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE if stdout_lines else stdout_file or subprocess.DEVNULL,
+        stderr=stderr_file or subprocess.DEVNULL,
+    )
+    if stdout_lines is not None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            stdout_lines(line)
+        process.stdout.close()
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return ChildRun(process.returncode, seconds, usage.ru_maxrss / 1024)
+
+
+# -- the leadsync worker (runs in its own process) ----------------------------------------------
+
+
+def _client(url: str, username: str, http: httpx.Client) -> Any:
+    from leadsync.salesforce.auth import Credentials
+    from leadsync.salesforce.client import SalesforceClient
+
+    credentials = Credentials(
+        login_url=url,
+        username=username,
+        password=PASSWORD,
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+    )
+    return SalesforceClient(credentials, http=http)
+
+
+def _api_used(url: str, http: httpx.Client) -> int:
+    return int(http.get(f"{url}/_emulator/status").json()["apiUsage"]["used"])
+
+
+def _self_peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _counts(result: Any) -> dict[str, dict[str, int]]:
+    return {
+        name: {"read": c.read, "new": c.new, "updated": c.updated, "failed": c.failed}
+        for name, c in result.counts.items()
+    }
+
+
+def worker_copy(url: str, db_path: str) -> dict[str, Any]:
+    """The initial copy into a fresh SQLite lead database."""
+    from leadsync.db import LeadDatabase
+    from leadsync.sync import Puller
+
+    with httpx.Client(timeout=600) as http, LeadDatabase.open(f"sqlite:///{db_path}") as db:
+        puller = Puller(db, _client(url, SYNC_USER, http))
+        before = _api_used(url, http)
+        started = time.perf_counter()
+        result = puller.run()
+        seconds = time.perf_counter() - started
+        calls = _api_used(url, http) - before
+    return {
+        "records": sum(c["read"] for c in _counts(result).values()),
+        "by_object": _counts(result),
+        "seconds": seconds,
+        "api_calls": calls,
+        "client_api_calls": result.api_calls,
+        "peak_rss_mb": _self_peak_mb(),
+    }
+
+
+def _change_leads(url: str, http: httpx.Client, count: int, tag: str) -> None:
+    """Edit `count` leads as the admin, in collections of 200, as a user's edits arrive."""
+    from leadsync.salesforce import collections
+
+    admin = _client(url, ADMIN_USER, http)
+    ids = [
+        r["Id"]
+        for r in admin.query(
+            f"SELECT Id FROM Lead WHERE IsConverted = false ORDER BY Id LIMIT {count}"
+        )
+    ]
+    updates = [{"Id": i, "Title": f"Bench {tag} {n}"} for n, i in enumerate(ids)]
+    failed = [r for r in collections.update(admin, "Lead", updates) if not r.success]
+    if failed:
+        raise RuntimeError(f"{len(failed)} of {count} lead updates failed: {failed[0]}")
+
+
+def _measured(url: str, http: httpx.Client, work: Callable[[], Any]) -> tuple[Any, float, int]:
+    before = _api_used(url, http)
+    started = time.perf_counter()
+    result = work()
+    seconds = time.perf_counter() - started
+    return result, seconds, _api_used(url, http) - before
+
+
+def worker_cycles(url: str, db_path: str, changes: list[int]) -> dict[str, Any]:
+    """Idle and changed-record pull cycles over a copied database, then pushes."""
+    from leadsync.db import LeadDatabase
+    from leadsync.sync import Puller
+
+    rows: list[dict[str, Any]] = []
+    with httpx.Client(timeout=600) as http, LeadDatabase.open(f"sqlite:///{db_path}") as db:
+        client = _client(url, SYNC_USER, http)
+        puller = Puller(db, client)
+        puller.run()  # warm up: the describes a long-running sync keeps cached
+        for changed in [0, *changes]:
+            if changed:
+                _change_leads(url, http, changed, f"pull-{changed}")
+            result, seconds, calls = _measured(url, http, puller.run)
+            read = sum(c.read for c in result.counts.values())
+            rows.append({"changed": changed, "read": read, "seconds": seconds, "api_calls": calls})
+        push = _push_rows(url, http, db, client, changes)
+    return {"pull": rows, "push": push}
+
+
+def _push_rows(
+    url: str, http: httpx.Client, db: Any, client: Any, changes: list[int]
+) -> dict[str, Any]:
+    """Pushed changes and Sync Person to SFDC, through `sync/push.py` once it exists."""
+    if not push_available():
+        return {"pending": "src/leadsync/sync/push.py does not exist yet"}
+    try:
+        from leadsync.sync.push import Pusher
+
+        pusher = Pusher(db, client)
+        rows = []
+        for changed in changes:
+            linked = db.find_persons(sfdcType="Lead", limit=changed)
+            for number, person in enumerate(linked):
+                db.update_person(person["id"], {"title": f"Pushed {changed}-{number}"})
+            result, seconds, calls = _measured(url, http, pusher.run)
+            written = sum(c.updated + c.new for c in result.counts.values())
+            rows.append(
+                {"changed": len(linked), "written": written, "seconds": seconds, "api_calls": calls}
+            )
+        sync_person = []
+        for number in range(5):
+            person = db.create_person(
+                {
+                    "email": f"bench.sync.person.{number}.{time.time_ns()}@bench.example",
+                    "lastName": f"Synced {number}",
+                    "company": "Bench Corp.",
+                }
+            )
+            sync = functools.partial(pusher.sync_person, person["id"])
+            _, seconds, calls = _measured(url, http, sync)
+            sync_person.append({"seconds": seconds, "api_calls": calls})
+        return {"rows": rows, "sync_person": sync_person}
+    except Exception as exc:  # the push is still being written: report, do not crash the run
+        return {"pending": f"push failed: {type(exc).__name__}: {str(exc)[:200]}"}
+
+
+def run_worker(
+    mode: str, url: str, db_path: Path, changes: list[int] | None = None
+) -> dict[str, Any]:
+    """Run the leadsync worker in a child process; its JSON result plus its own peak RSS."""
+    out = db_path.with_suffix(f".{mode}.json")
+    command = [sys.executable, "-m", "bench.common", mode, "--url", url, "--db", str(db_path)]
+    command += ["--out", str(out)]
+    if changes:
+        command += ["--changes", ",".join(str(c) for c in changes)]
+    with open(db_path.with_suffix(f".{mode}.log"), "wb") as log:
+        child = run_child(command, cwd=REPO_ROOT, stderr_file=log, stdout_file=log)
+    if child.returncode != 0:
+        tail = db_path.with_suffix(f".{mode}.log").read_text(errors="replace")[-3000:]
+        raise RuntimeError(f"leadsync {mode} worker exited {child.returncode}:\n{tail}")
+    result: dict[str, Any] = json.loads(out.read_text())
+    result["process_seconds"] = child.seconds
+    result["process_peak_rss_mb"] = child.peak_rss_mb
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="leadsync benchmark worker (internal)")
+    parser.add_argument("mode", choices=["copy", "cycles"])
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--changes", default="")
+    args = parser.parse_args(argv)
+    if args.mode == "copy":
+        result = worker_copy(args.url, args.db)
+    else:
+        changes = [int(c) for c in args.changes.split(",") if c]
+        result = worker_cycles(args.url, args.db, changes)
+    Path(args.out).write_text(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

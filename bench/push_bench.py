@@ -1,0 +1,136 @@
+"""Push benchmark: a two-way cycle with edits on both sides, and Sync Person to SFDC latency.
+Run on purpose (not a test); it prints figures and never asserts on durations.
+
+    .venv/bin/python -m bench.push_bench              # 100,000 persons, 10,000 edits a side
+    .venv/bin/python -m bench.push_bench --records 20000 --edits 2000 --database postgresql
+
+The org runs in its own `leadsync emulator` process (bench/pull_bench.py's helper). Steps:
+copy the org into a fresh lead database (not timed here: see pull_bench), edit `--edits` leads
+in Salesforce (collections, as the admin) and `--edits` other persons locally, then time one
+cycle (pull, then push) until both sides agree, and check a sample of each side. Then
+`--latency-samples` Sync Person to SFDC calls on linked leads, each after a local edit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from leadsync.db import LeadDatabase
+from leadsync.salesforce import collections
+from leadsync.salesforce.client import SalesforceClient
+from leadsync.sync import Puller
+from leadsync.sync.push import Pusher, PushSettings
+
+from .pull_bench import _credentials, database, emulator
+
+
+def _client(url: str, username: str) -> SalesforceClient:
+    return SalesforceClient(_credentials(url, username), http=httpx.Client(timeout=300))
+
+
+def _lead_ids(client: SalesforceClient, count: int) -> list[str]:
+    soql = f"SELECT Id FROM Lead WHERE IsConverted = false ORDER BY Id LIMIT {count}"
+    return [str(r["Id"]) for r in client.query(soql)]
+
+
+def run(kind: str, url: str, args: argparse.Namespace) -> None:
+    sync = _client(url, "sync@example.com")
+    admin = _client(url, "admin@example.com")
+    with tempfile.TemporaryDirectory() as tmp, database(kind, Path(tmp)) as db:
+        puller = Puller(db, sync)
+        began = time.perf_counter()
+        puller.run()
+        print(f"  copy of the org: {time.perf_counter() - began:.1f} s")
+        pusher = Pusher(db, sync, settings=PushSettings(bulk_threshold=args.bulk_threshold))
+        persons = db.find_persons(sfdcType="Lead", limit=2 * args.edits + args.latency_samples)
+        remote_ids = _lead_ids(admin, 2 * args.edits + args.latency_samples)
+        remote = remote_ids[: args.edits]
+        local = [p for p in persons if p["sfdcLeadId"] not in set(remote)][: args.edits]
+        began = time.perf_counter()
+        records = [{"Id": i, "Title": f"SF title {n}"} for n, i in enumerate(remote)]
+        collections.update(admin, "Lead", records)
+        print(f"  {len(remote):,} Salesforce edits: {time.perf_counter() - began:.1f} s")
+        began = time.perf_counter()
+        for start in range(0, len(local), 1000):
+            with db.transaction():
+                for n, person in enumerate(local[start : start + 1000], start=start):
+                    db.update_person(person["id"], {"city": f"Local city {n}"})
+        print(f"  {len(local):,} local edits: {time.perf_counter() - began:.1f} s")
+        time.sleep(1.1)  # the edits' SystemModstamp is behind the next cycle's start
+        calls = sync.usage.calls
+        began = time.perf_counter()
+        pulled = puller.run()
+        middle = time.perf_counter()
+        pushed = pusher.run()
+        ended = time.perf_counter()
+        print(
+            f"  cycle: {ended - began:.2f} s to converge (pull {middle - began:.2f} s, "
+            f"{pulled.of('Lead').updated:,} leads updated; push {ended - middle:.2f} s, "
+            f"{pushed.of('Lead').updated:,} leads sent); {sync.usage.calls - calls} API calls"
+            f"  [goal <= 15 s]"
+        )
+        _check(db, admin, remote, local)
+        _latency(db, pusher, [p for p in persons if p not in local][-args.latency_samples :])
+
+
+def _check(
+    db: LeadDatabase, admin: SalesforceClient, remote: list[str], local: list[dict[str, object]]
+) -> None:
+    sample = local[:: max(1, len(local) // 50)]
+    ids = ", ".join(f"'{p['sfdcLeadId']}'" for p in sample)
+    found = {
+        r["Id"]: r["City"] for r in admin.query(f"SELECT Id, City FROM Lead WHERE Id IN ({ids})")
+    }
+    pushed_ok = all(
+        found[str(p["sfdcLeadId"])] == db.get_person(int(str(p["id"])))["city"] for p in sample
+    )
+    pulled_ok = all(
+        db.find_persons(sfdcLeadId=i)[0]["title"] == f"SF title {n}"
+        for n, i in enumerate(remote)
+        if n % max(1, len(remote) // 50) == 0
+    )
+    print(f"  both sides agree on the samples: pushed {pushed_ok}, pulled {pulled_ok}")
+
+
+def _latency(db: LeadDatabase, pusher: Pusher, persons: list[dict[str, object]]) -> None:
+    if not persons:
+        return
+    pusher.sync_person(int(str(persons[0]["id"])))  # warm the describe cache
+    times = []
+    for n, person in enumerate(persons[1:]):
+        db.update_person(int(str(person["id"])), {"title": f"Synced {n}"})
+        began = time.perf_counter()
+        pusher.sync_person(int(str(person["id"])))
+        times.append((time.perf_counter() - began) * 1000)
+    times.sort()
+    p50 = statistics.median(times)
+    p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
+    print(
+        f"  Sync Person to SFDC ({len(times)} linked leads): p50 {p50:.1f} ms, "
+        f"p99 {p99:.1f} ms  [goal p99 <= 100 ms]"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--edits", type=int, default=10_000)
+    parser.add_argument("--latency-samples", type=int, default=300)
+    parser.add_argument("--bulk-threshold", type=int, default=PushSettings().bulk_threshold)
+    parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="sqlite")
+    args = parser.parse_args()
+    kinds = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
+    with emulator(args.records) as url:
+        for kind in kinds:
+            print(f"{kind}: {args.records:,} records, {args.edits:,} edits on each side")
+            run(kind, url, args)
+
+
+if __name__ == "__main__":
+    main()
