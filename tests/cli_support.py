@@ -19,6 +19,8 @@ from leadsync.cli import app
 from leadsync.emulator.org import Org
 from leadsync.emulator.seed import seed_demo
 from leadsync.emulator.server import ServerThread
+from leadsync.salesforce.auth import Credentials
+from leadsync.salesforce.client import SalesforceClient
 
 LEADSYNC = str(Path(sys.executable).with_name("leadsync"))
 ENV_PREFIX = "LEADSYNC_"
@@ -86,12 +88,9 @@ def run(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> 
     return Result(done.returncode, done.stdout, done.stderr)
 
 
-def sf_query(served: Served, soql: str) -> list[dict[str, Any]]:
-    """Read the org as its admin, over HTTP, through leadsync's connector."""
-    from leadsync.salesforce.auth import Credentials
-    from leadsync.salesforce.client import SalesforceClient
-
-    client = SalesforceClient(
+def sf_client(served: Served) -> SalesforceClient:
+    """The org's admin, over HTTP, through leadsync's connector (close `.http` after)."""
+    return SalesforceClient(
         Credentials(
             login_url=served.url,
             username="admin@example.com",
@@ -100,6 +99,11 @@ def sf_query(served: Served, soql: str) -> list[dict[str, Any]]:
             client_secret="leadsync-secret",
         )
     )
+
+
+def sf_query(served: Served, soql: str) -> list[dict[str, Any]]:
+    """Read the org as its admin."""
+    client = sf_client(served)
     try:
         return client.query(soql)
     finally:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from leadsync.db import LeadDatabase, sync_state
 from leadsync.db.schema import sync_runs
 
-from .cli_support import Served, invoke, run, served_org
+from .cli_support import Served, invoke, run, served_org, sf_client, sf_query
 
 OBJECT_KEYS = {"object", "initialCopyDone", "watermark", "lastRun", "openErrors", "backlog"}
 
@@ -291,3 +291,101 @@ def test_console_script_runs_sync_and_status(served: Served) -> None:
         "leadsync sync: config error: sync.interval (from LEADSYNC_SYNC_INTERVAL): "
         "input should be a valid number, unable to parse string as a number"
     )
+
+
+def test_a_rejected_push_shows_in_errors_and_retry_requeues_it(served: Served) -> None:
+    assert invoke("sync", "--once").code == 0
+    with LeadDatabase.open(served.db_url) as db:
+        lead = next(p for p in db.find_persons(sfdcType="Lead") if p["sfdcLeadId"])
+    person_id = str(lead["id"])
+    assert invoke("person", "update", person_id, "--set", "phone=call me maybe").code == 0
+    assert invoke("sync", "--once").code == 0  # a record error is not a job failure
+    report = invoke("errors", "--json").json()
+    group = next(g for g in report["groups"] if g["code"] == "FIELD_CUSTOM_VALIDATION_EXCEPTION")
+    [error] = [e for e in group["errors"] if e["personId"] == lead["id"]]
+    assert error["sfdcId"] == lead["sfdcLeadId"] and error["fields"] == ["Phone"]
+    activities = invoke("person", "activities", person_id, "--json").json()
+    assert any(
+        a["attributes"].get("errorCode") == "FIELD_CUSTOM_VALIDATION_EXCEPTION"
+        or "FIELD_CUSTOM_VALIDATION_EXCEPTION" in str(a["attributes"])
+        for a in activities
+    )
+
+    retried = invoke("errors", "--retry")
+    assert retried.code == 0 and "re-queued" in retried.stdout
+    assert invoke("sync", "--once").code == 0
+    again = invoke("errors", "--json").json()
+    [error] = [e for g in again["groups"] for e in g["errors"] if e["personId"] == lead["id"]]
+    assert error["attempts"] >= 2  # it was sent again and refused again
+
+    assert invoke("person", "update", person_id, "--set", "phone=+1 555 0100").code == 0
+    assert invoke("sync", "--once").code == 0
+    remaining = invoke("errors", "--json").json()
+    assert not [e for g in remaining["groups"] for e in g["errors"] if e["personId"] == lead["id"]]
+    [row] = sf_query(served, f"SELECT Phone FROM Lead WHERE Id = '{lead['sfdcLeadId']}'")
+    assert row["Phone"] == "+1 555 0100"
+
+
+def test_a_job_level_failure_exits_non_zero_and_is_recorded(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LEADSYNC_SALESFORCE_PASSWORD", "not-the-password")
+    result = invoke("sync", "--once")
+    assert result.code == 1
+    assert "ERROR cycle failed: login refused" in result.stderr
+    assert "Traceback" not in result.output and "not-the-password" not in result.output
+    report = invoke("status", "--json").json()
+    assert report["lastCycle"]["status"] == "Failed"
+    errors = invoke("errors", "--json").json()
+    assert [g["code"] for g in errors["groups"]] == ["SYNC_FAILED"]
+    assert errors["groups"][0]["errors"][0]["level"] == "job"
+
+
+def test_status_salesforce_counts_changes_waiting_to_be_pulled(served: Served) -> None:
+    assert invoke("sync", "--once").code == 0
+    [lead] = sf_query(served, "SELECT Id FROM Lead WHERE IsConverted = false LIMIT 1")
+    admin = sf_client(served)
+    try:
+        admin.request("PATCH", f"sobjects/Lead/{lead['Id']}", json={"Title": "Waiting"})
+    finally:
+        admin.http.close()
+    before = served.org.limits.used
+    report = invoke("status", "--salesforce", "--json").json()
+    assert served.org.limits.used - before <= 2  # login aside, one composite call
+    by_name = {o["object"]: o["backlog"]["salesforce"] for o in report["objects"]}
+    assert by_name["Lead"] == 1 and by_name["Contact"] == 0
+    text = invoke("status", "--salesforce")
+    assert text.code == 0 and "to pull" in text.stdout
+
+
+def test_check_reports_a_hidden_external_id_field_and_how_to_fix_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from leadsync.emulator import orgfile
+    from leadsync.emulator.org import Org
+    from leadsync.emulator.server import ServerThread
+
+    demo = Path(orgfile.__file__).with_name("orgs") / "demo.toml"
+    text = demo.read_text(encoding="utf-8").replace(
+        'hidden_fields = ["Lead.Internal_Notes__c", "Contact.Internal_Notes__c"]',
+        'hidden_fields = ["Lead.Internal_Notes__c", "Contact.LeadSync_Id__c"]',
+    )
+    assert "Contact.LeadSync_Id__c" in text
+    org_file = tmp_path / "org.toml"
+    org_file.write_text(text, encoding="utf-8")
+    org = Org(orgfile.load(str(org_file)))
+    monkeypatch.chdir(tmp_path)
+    try:
+        with ServerThread(org) as server:
+            monkeypatch.setenv("LEADSYNC_SALESFORCE_URL", server.url)
+            monkeypatch.setenv("LEADSYNC_DATABASE_URL", f"sqlite:///{tmp_path / 'x.db'}")
+            result = invoke("check")
+            report = invoke("check", "--json").json()
+    finally:
+        org.close()
+    assert result.code == 1
+    assert "MISSING Contact.LeadSync_Id__c: not visible to the sync user" in result.stdout
+    assert "fix: create a Text(36) field LeadSync_Id__c on Contact" in result.stdout
+    assert "ok      Lead.LeadSync_Id__c" in result.stdout
+    assert report["ok"] is False
+    assert [c["check"] for c in report["checks"] if not c["ok"]] == ["Contact.LeadSync_Id__c"]

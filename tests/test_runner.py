@@ -3,14 +3,21 @@ completes, and a second instance on the same database is refused while the first
 
 from __future__ import annotations
 
+import datetime as dt
 import signal
 import sqlite3
 import subprocess
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from leadsync.config import load_config
+from leadsync.db import LeadDatabase
+from leadsync.runner import LoopOptions, Runner, StopFlag
+from leadsync.status import status_report
 
 from .cli_support import LEADSYNC, Served, run, served_org, sf_query
 
@@ -106,3 +113,48 @@ def test_sigterm_mid_copy_is_clean_and_the_next_run_finishes(big: Served) -> Non
     )
     status = run("status", "--json", env=env)
     assert status.json()["lastCycle"]["status"] == "Succeeded"
+
+
+def cycle_statuses(db: LeadDatabase) -> list[str]:
+    return [r["status"] for r in reversed(db.list_sync_runs(limit=1000)) if r["object"] == "*"]
+
+
+def wait_until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + 60
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def small(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
+    yield from served_org(tmp_path, monkeypatch, records=40)
+
+
+def test_the_loop_pauses_on_the_budget_and_resumes_by_itself(small: Served) -> None:
+    limits = small.org.limits
+    over = limits.maximum // 2 + 1
+    limits.set_used(over)  # already past the 50% cap
+    settings = load_config()
+    db, client = settings.open_database(), settings.salesforce_client()
+    stop = StopFlag()
+    runner = Runner(db, client, settings, LoopOptions(interval=0.05), stop=stop)
+    codes: list[int] = []
+    thread = threading.Thread(target=lambda: codes.append(runner.run()))
+    thread.start()
+    try:
+        wait_until(lambda: "Paused" in cycle_statuses(db), "a paused cycle")
+        paused_calls = limits.used - over
+        pauses = cycle_statuses(db).count("Paused")
+        limits.set_used(0)  # the org's daily counter rolled over
+        wait_until(lambda: cycle_statuses(db)[-1:] == ["Succeeded"], "a resumed cycle")
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+        client.http.close()
+    assert codes == [0]
+    report = status_report(db, now=dt.datetime.now(dt.UTC), budget_share=0.5)
+    db.close()
+    assert not report["paused"]
+    assert all(o["initialCopyDone"] for o in report["objects"])
+    assert paused_calls <= pauses + 1  # a paused cycle spends at most one call

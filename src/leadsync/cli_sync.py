@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import logging
 import sys
 from pathlib import Path
@@ -51,7 +52,7 @@ def sync(
         interval=interval if interval is not None else conf.sync.interval,
         once=once,
         history_days=conf.sync.history_days,
-        lock_ttl=__import__("datetime").timedelta(seconds=conf.sync.lock_ttl),
+        lock_ttl=dt.timedelta(seconds=conf.sync.lock_ttl),
     )
     code = 0
     with errors_as_lines("sync"):
@@ -68,18 +69,35 @@ def sync(
     raise typer.Exit(code)
 
 
-def status(json: bool = JSON_OPTION, config: Path | None = CONFIG_OPTION) -> None:
+def status(
+    json: bool = JSON_OPTION,
+    salesforce: bool = typer.Option(
+        False,
+        "--salesforce",
+        help="Also count the Salesforce-side changes waiting to be pulled (one API call).",
+    ),
+    config: Path | None = CONFIG_OPTION,
+) -> None:
     """Per object: the last run and its counts, the backlog, open errors; the API budget.
+    Reads the database only, unless --salesforce.
 
     Example: leadsync status --json
     """
-    from .status import status_report
+    from .status import salesforce_backlog, status_report
 
     conf = settings("status", config)
     with errors_as_lines("status"):
         db = conf.open_database()
         try:
             report = status_report(db, now=utcnow(), budget_share=conf.sync.budget_share)
+            if salesforce:
+                client = conf.salesforce_client()
+                try:
+                    waiting = salesforce_backlog(db, client)
+                finally:
+                    client.http.close()
+                for entry in report["objects"]:
+                    entry["backlog"]["salesforce"] = waiting.get(entry["object"])
         finally:
             db.close()
     if json:
@@ -108,7 +126,7 @@ def _print_status(report: dict[str, Any]) -> None:
     table = Table(show_edge=False)
     for column in ("object", "last run", "status", "ended"):
         table.add_column(column, no_wrap=True)
-    for column in ("new", "upd", "del", "failed", "skip", "backlog", "errors"):
+    for column in ("new", "upd", "del", "failed", "skip", "to push", "to pull", "errors"):
         table.add_column(column, justify="right", no_wrap=True)
     for entry in report["objects"]:
         run = entry["lastRun"] or {}
@@ -119,6 +137,7 @@ def _print_status(report: dict[str, Any]) -> None:
             _short_time(run.get("endedAt")),
             *(str(run.get(key, 0)) for key in ("new", "updated", "deleted", "failed", "skipped")),
             str(entry["backlog"]["leadsync"]),
+            "-" if entry["backlog"]["salesforce"] is None else str(entry["backlog"]["salesforce"]),
             str(entry["openErrors"]),
         )
     out.print(table)

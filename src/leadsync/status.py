@@ -27,6 +27,7 @@ from .db.schema import (
     sync_watermarks,
 )
 from .db.types import iso
+from .salesforce.client import SalesforceClient
 from .sync.cycle import CycleResult
 from .sync.objects import OBJECTS
 
@@ -355,3 +356,37 @@ def _mark_for_push(
             record_change(
                 conn, "person", person_id, name, person[name], person[name], at=at, source=LOCAL
             )
+
+
+def salesforce_backlog(db: LeadDatabase, client: SalesforceClient) -> dict[str, int | None]:
+    """Salesforce-side changes not pulled yet, per object (None: initial copy not done), in
+    one `/composite` call of COUNT() queries after each object's watermark."""
+    from urllib.parse import urlencode
+
+    from .salesforce import soql
+
+    with db.transaction() as conn:
+        marks = [sync_state.get_watermark(conn, spec.name) for spec in OBJECTS]
+    counts: dict[str, int | None] = {m.sfdc_object: None for m in marks}
+    ready = [m for m in marks if m.copy_done and m.watermark is not None]
+    for start in range(0, len(ready), 25):
+        chunk = ready[start : start + 25]
+        subrequests = [
+            {
+                "method": "GET",
+                "url": f"{client.base_path}/queryAll?"
+                + urlencode(
+                    {
+                        "q": f"SELECT COUNT() FROM {soql.identifier(m.sfdc_object)} WHERE "
+                        f"SystemModstamp > {soql.datetime_literal(m.watermark)}"  # type: ignore[arg-type]
+                    }
+                ),
+                "referenceId": m.sfdc_object,
+            }
+            for m in chunk
+        ]
+        for answer in client.composite(subrequests):
+            body = answer.get("body")
+            if int(answer.get("httpStatusCode", 500)) < 300 and isinstance(body, dict):
+                counts[str(answer["referenceId"])] = int(body.get("totalSize", 0))
+    return counts

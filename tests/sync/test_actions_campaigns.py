@@ -545,3 +545,16 @@ def test_an_action_supersedes_pending_local_edits_of_that_membership(world: Worl
     counts = world.actions.push_memberships()
     assert world.calls() == before and counts.new == counts.updated == 0
     assert [m[2] for m in members(world, campaign_id)] == ["Attended"]
+
+
+def test_a_campaign_not_pulled_yet_is_found_in_salesforce_by_name(world: World) -> None:
+    person = world.linked_lead()
+    campaign_id = new_campaign(world, "Fresh")  # after the last pull: only Salesforce knows it
+    new_campaign(world, "Twin")
+    new_campaign(world, "Twin")
+    outcome = world.actions.add_to_campaign(person["id"], "Fresh")
+    assert outcome.campaign_id == campaign_id and outcome.status == "Sent"
+    with pytest.raises(ValidationError, match="give the campaign id"):
+        world.actions.add_to_campaign(person["id"], "Twin")
+    with pytest.raises(ValidationError, match="'Gone'"):
+        world.actions.change_campaign_status(person["id"], "Fresh", "Gone")

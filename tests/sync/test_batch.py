@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from typing import Any
 
+import pytest
 from sqlalchemy import select
+from sqlalchemy.dialects import sqlite
 
 from leadsync.db import FieldMapping, LeadDatabase
-from leadsync.db.schema import activities, persons, sync_links
-from leadsync.sync.batch import store_persons
+from leadsync.db.schema import activities, companies, persons, sync_links
+from leadsync.emulator.org import Org
+from leadsync.emulator.seed import seed_demo
+from leadsync.sync.batch import _sqlite_stamp, store_persons
 from leadsync.sync.objects import LEAD, plan
 from leadsync.sync.persons import store_person
 from leadsync.sync.records import SfRecord
 
+from .conftest import PullerFactory
 from .test_records import VISIBLE
 
 AT = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
@@ -56,3 +62,72 @@ def test_new_records_are_stored_in_order_and_others_one_at_a_time(
         (rows[1].id, dict(batch[1].values)),
     ]
     assert kinds == ["New Lead", "New Lead"]
+
+
+def test_batched_rows_equal_the_rows_of_one_at_a_time(any_db: LeadDatabase) -> None:
+    values = {
+        "Email": "ada@example.com",
+        "HasOptedOutOfEmail": True,
+        "NumberOfEmployees": 40,  # a company field: the lead's own company row
+        "Renewal__c": "2026-05-01",  # a custom field: persons.custom
+    }
+    batched, single = lead(1, values), lead(2, values)
+    with any_db.transaction() as conn:
+        assert store_persons(conn, READ, [batched], AT, lambda r: "unexpected") == ["new"]
+        store_person(conn, READ, single, AT)
+    with any_db.transaction() as conn:
+        people = conn.execute(select(persons).order_by(persons.c.id)).all()
+        firms = conn.execute(select(companies).order_by(companies.c.id)).all()
+        links = conn.execute(select(sync_links).order_by(sync_links.c.id)).all()
+        news = conn.execute(select(activities).order_by(activities.c.id)).all()
+
+    def without(row: Any, *keys: str) -> dict[str, Any]:
+        return {k: v for k, v in row._mapping.items() if k not in keys}
+
+    assert len(people) == len(firms) == len(links) == len(news) == 2
+    ids = ("id", "sfdc_lead_id", "company_id")
+    assert without(people[0], *ids) == without(people[1], *ids)
+    assert people[0].custom == {"Renewal__c": "2026-05-01"} and people[0].email == values["Email"]
+    assert [p.company_id for p in people] == [f.id for f in firms]
+    assert without(firms[0], "id") == without(firms[1], "id")
+    assert firms[0].number_of_employees == 40
+    assert without(links[0], "id", "sfdc_id", "entity_id") == without(
+        links[1], "id", "sfdc_id", "entity_id"
+    )
+    assert links[0].sfdc_modstamp == AT and links[0].baseline == values
+    assert without(news[0], "id", "person_id") == without(news[1], "id", "person_id")
+    assert news[0].at == AT and news[0].attributes == {"source": "salesforce", "sfdcType": "Lead"}
+
+
+def test_the_copy_reports_records_stored_and_expected(
+    org: Org, sqlite_db: LeadDatabase, make_puller: PullerFactory
+) -> None:
+    seed_demo(org, records=120)
+    puller = make_puller(sqlite_db, bulk_threshold=50, batch_size=25)
+    calls: list[tuple[str, int, int | None]] = []
+    puller.progress = lambda name, stored, total: calls.append((name, stored, total))
+    result = puller.run()
+    leads = [(stored, total) for name, stored, total in calls if name == "Lead"]
+    read = result.of("Lead").read
+    assert read > 50  # the Bulk path, in several batches
+    assert leads[0] == (0, read) and leads[-1] == (read, read)
+    steps = [b - a for (a, _), (b, _) in itertools.pairwise(leads)]
+    assert all(0 < step <= 25 for step in steps)
+    finals = {name: stored for name, stored, _ in calls}
+    assert finals == {name: counts.read for name, counts in result.counts.items()}
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        AT,
+        dt.datetime(2026, 1, 2, 3, 4, 5, 123, tzinfo=dt.timezone(dt.timedelta(hours=2))),
+        dt.datetime(999, 1, 1, tzinfo=dt.UTC),
+    ],
+)
+def test_sqlite_timestamps_are_written_as_sqlalchemy_writes_them(moment: dt.datetime) -> None:
+    dialect = sqlite.dialect()
+    column_type = sync_links.c.sfdc_modstamp.type
+    processor = column_type.dialect_impl(dialect).bind_processor(dialect)
+    assert processor is not None
+    assert _sqlite_stamp(moment) == processor(moment)

@@ -283,3 +283,40 @@ def test_a_large_push_goes_through_bulk_ingest_with_per_record_results(
     assert error["fields"] == ["Phone"]
     jobs = sf_admin.get("jobs/ingest").json()["records"]
     assert [j["operation"] for j in jobs] == ["update"]
+
+
+def test_most_recent_lets_the_later_edit_win(
+    org: Org,
+    admin: Session,
+    sf_admin: ApiClient,
+    client: SalesforceClient,
+    any_db: LeadDatabase,
+    make_puller: PullerFactory,
+) -> None:
+    from .conftest import org_clock
+
+    rules = FieldRules.from_config({"fields": {"title": "most-recent"}})
+    copied(org, any_db, make_puller)
+    puller = make_puller(any_db)
+    puller.rules = rules
+    puller._plans.clear()
+    any_db.clock = org_clock(org)  # both sides' edit times on one clock
+    local_later, salesforce_later = ids(sf_admin, "Lead", 2)
+    edit(org, admin, "Lead", local_later, Title="SF early")
+    org.clock.advance(5)
+    any_db.update_person(person_of(any_db, local_later)["id"], {"title": "Local late"})
+    any_db.update_person(person_of(any_db, salesforce_later)["id"], {"title": "Local early"})
+    org.clock.advance(5)
+    edit(org, admin, "Lead", salesforce_later, Title="SF late")
+    org.clock.advance(1)
+    puller.run()
+    make_pusher(org, any_db, client, rules=rules).run()
+    for sfdc_id, expected in ((local_later, "Local late"), (salesforce_later, "SF late")):
+        assert person_of(any_db, sfdc_id)["title"] == expected
+        assert sf_record(sf_admin, "Lead", sfdc_id)["Title"] == expected
+    with any_db.transaction() as conn:
+        rows = conn.execute(select(sync_conflicts.c.rule, sync_conflicts.c.winner)).all()
+    assert sorted(tuple(r) for r in rows) == [
+        ("most-recent", "leadsync"),
+        ("most-recent", "salesforce"),
+    ]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from leadsync.db import FieldMapping
 from leadsync.salesforce.describe import FieldInfo
 from leadsync.sync.objects import LEAD, plan
-from leadsync.sync.records import decode
+from leadsync.sync.records import RowDecoder, decode
 
 
 def info(name: str, type_: str, *, custom: bool = False) -> FieldInfo:
@@ -70,3 +72,69 @@ def test_a_bad_value_is_left_out_and_reported() -> None:
     record = decode(read, row)
     assert set(record.problems) == {"Email", "Renewal__c"}
     assert "Email" not in record.values and "Renewal__c" not in record.values
+
+
+def bulk_row(read_header: list[str], cells: dict[str, str]) -> list[str]:
+    return [cells.get(name, "") for name in read_header]
+
+
+def test_bulk_rows_decode_by_position_as_dictionaries_do() -> None:
+    read = plan(LEAD, VISIBLE, FieldMapping())
+    header = list(reversed(read.select))  # any column order: decoded by the header
+    cells = {
+        "Id": "00Q000000000001AAA",
+        "IsDeleted": "true",
+        "SystemModstamp": "2026-01-02T03:04:05.000Z",
+        "IsConverted": "false",
+        "Email": "ada@example.com",
+        "NumberOfEmployees": "250.0",
+        "HasOptedOutOfEmail": "false",
+        "Renewal__c": "",
+    }
+    row = bulk_row(header, cells)
+    by_position = RowDecoder(read, header).decode(row)
+    by_name = decode(read, {name: (cell or None) for name, cell in zip(header, row, strict=True)})
+    assert by_position == by_name
+    assert by_position.deleted is True and by_position.sync["IsConverted"] is False
+    assert by_position.values == {
+        "Email": "ada@example.com",
+        "NumberOfEmployees": 250,
+        "HasOptedOutOfEmail": False,
+        "Renewal__c": None,
+    }
+
+
+@pytest.mark.parametrize(
+    ("field", "cell"),
+    [
+        ("Email", "not an email"),
+        ("Email", "ada@example.com\n"),
+        ("NumberOfEmployees", "many"),
+        ("NumberOfEmployees", "2.5"),
+        ("HasOptedOutOfEmail", "perhaps"),
+        ("Renewal__c", "2026-13-45"),
+    ],
+)
+def test_bulk_bad_cells_are_reported_as_dictionaries_are(field: str, cell: str) -> None:
+    read = plan(LEAD, VISIBLE, FieldMapping())
+    header = list(read.select)
+    cells = {"Id": "00Q000000000001AAA", "SystemModstamp": "2026-01-02T03:04:05.000Z"}
+    row = bulk_row(header, {**cells, field: cell})
+    by_position = RowDecoder(read, header).decode(row)
+    by_name = decode(read, {name: (c or None) for name, c in zip(header, row, strict=True)})
+    assert by_position == by_name
+    if field != "Email" or cell.strip() == cell:
+        assert field in by_position.problems and field not in by_position.values
+    else:
+        assert by_position.values[field] == cell.strip()  # surrounding spaces trimmed
+
+
+@pytest.mark.parametrize(("cell", "value"), [("TRUE", True), ("1", True), ("no", False)])
+def test_bulk_boolean_spellings_coerce_accepts_are_accepted(cell: str, value: bool) -> None:
+    read = plan(LEAD, VISIBLE, FieldMapping())
+    header = list(read.select)
+    cells = {"Id": "00Q000000000001AAA", "SystemModstamp": "2026-01-02T03:04:05.000Z"}
+    record = RowDecoder(read, header).decode(
+        bulk_row(header, {**cells, "HasOptedOutOfEmail": cell})
+    )
+    assert record.values["HasOptedOutOfEmail"] is value

@@ -142,6 +142,8 @@ class Puller:
         plans = []
         for spec in self._specs():
             visible = self.describe.fields(spec.name)
+            if "SystemModstamp" not in visible:
+                continue  # no change stamp the sync user can see: cannot be pulled by change
             known = self._plans.get(spec.name)
             if known is None or known[0] is not visible:  # a fresh describe: re-plan
                 if spec.kind not in (Kind.OWNER, Kind.QUEUE):

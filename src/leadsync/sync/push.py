@@ -28,7 +28,13 @@ from ..db import persons as person_api
 from ..db.schema import persons, sync_changes, sync_links
 from ..db.sync_state import Link
 from ..db.types import utcnow
-from ..errors import ConfigError, RecordError, RetriableError, ValidationError
+from ..errors import (
+    ConfigError,
+    PersonNotFound,
+    RecordError,
+    RetriableError,
+    ValidationError,
+)
 from ..salesforce import bulk_ingest, collections
 from ..salesforce.client import SalesforceClient
 from ..salesforce.collections import RecordResult
@@ -142,8 +148,12 @@ class Pusher:
         """ "Sync Person to SFDC", now: update the linked Lead/Contact with every differing
         field (one API call), or create a Lead by upsert on the external id. The owner is the
         org's assignment rule (None), a user id or a lead queue id."""
-        self.db.get_person(person_id)  # PersonNotFound before anything is sent
-        item = self._load([person_id], {person_id: []})[0]
+        with self.db._reading() as conn:  # one read: the person, its link, its outbox rows
+            found = _items(conn, [person_id], {})
+            if not found:
+                raise PersonNotFound(person_id)
+            item = found[0]
+            item.changes = _pending_ids(conn, person_id)
         linked = item.link is not None and not item.person.get("sfdcIsDeleted")
         contact = linked and item.link is not None and item.link.sfdc_object == "Contact"
         if owner_id and owner_id.startswith(QUEUE_PREFIX) and contact:
@@ -152,8 +162,6 @@ class Pusher:
                 f"{owner_id} is a queue; a contact cannot be owned by a queue, only a user",
                 record_id=person_id,
             )
-        with self.db.transaction() as conn:
-            item.changes = _pending_ids(conn, person_id)
         item.owner_id = owner_id
         if linked and item.link is not None:
             obj = item.link.sfdc_object
@@ -205,17 +213,8 @@ class Pusher:
         """Current person values and their current link, a few queries per 500 persons."""
         items: list[_Item] = []
         for start in range(0, len(person_ids), 500):
-            chunk = person_ids[start : start + 500]
-            with self.db.transaction() as conn:
-                found = {p["id"]: p for p in _persons(conn, chunk)}
-                links = _links(conn, chunk)
-            for pid in chunk:
-                person = found.get(pid)
-                if person is None:
-                    continue  # deleted or merged away since the edit
-                key = (pid, str(person.get("sfdcType")), str(person.get("sfdcId")))
-                link = links.get(key)
-                items.append(_Item(pid, changes.get(pid, []), person, link))
+            with self.db._reading() as conn:
+                items += _items(conn, person_ids[start : start + 500], changes)
         return items
 
     def _should_create(self, item: _Item) -> bool:
@@ -471,6 +470,19 @@ def sync_state_mark(conn: Connection, ids: list[int], at: dt.datetime) -> None:
             .where(sync_changes.c.id.in_(ids[start : start + 1000]))
             .values(processed_at=at)
         )
+
+
+def _items(conn: Connection, person_ids: list[int], changes: dict[int, list[int]]) -> list[_Item]:
+    found = {p["id"]: p for p in _persons(conn, person_ids)}
+    links = _links(conn, person_ids)
+    items = []
+    for pid in person_ids:
+        person = found.get(pid)
+        if person is None:
+            continue  # deleted or merged away since the edit
+        link = links.get((pid, str(person.get("sfdcType")), str(person.get("sfdcId"))))
+        items.append(_Item(pid, changes.get(pid, []), person, link))
+    return items
 
 
 def _pending_ids(conn: Connection, person_id: int) -> list[int]:

@@ -94,41 +94,39 @@ class RowDecoder:
     def __init__(self, plan: ReadPlan, header: Sequence[str]) -> None:
         self.plan = plan
         self.header = tuple(header)
-        types = {f.api_name: f.type for f in plan.data}
         wanted = set(plan.select)
         position = {name: i for i, name in enumerate(header)}
-        # (position, API name, converter or None for text as is)
-        self.data: list[tuple[int, str, Convert | None]] = [
-            (position[f.api_name], f.api_name, _converter(types[f.api_name]))
-            for f in plan.data
-            if f.api_name in position
+        data = [
+            (position[f.api_name], f.api_name, f.type) for f in plan.data if f.api_name in position
         ]
-        data_names = {name for _, name, _ in self.data}
-        self.sync: list[tuple[int, str, bool]] = [  # (position, API name, is boolean)
-            (i, name, plan.sf_types.get(name, "") in _BOOLEAN_TYPES)
-            for i, name in enumerate(header)
-            if name in wanted and name not in data_names
+        self.text = [(at, name) for at, name, type_ in data if type_ in _TEXT_TYPES]
+        self.typed = [  # (position, API name, converter of a non-empty cell)
+            (at, name, _converter(type_)) for at, name, type_ in data if type_ not in _TEXT_TYPES
         ]
+        data_names = {name for _, name, _ in data}
+        sync = [
+            (i, name) for i, name in enumerate(header) if name in wanted and name not in data_names
+        ]
+        self.flags = [(i, n) for i, n in sync if plan.sf_types.get(n, "") in _BOOLEAN_TYPES]
+        self.sync = [(i, n) for i, n in sync if plan.sf_types.get(n, "") not in _BOOLEAN_TYPES]
         self.id_at, self.stamp_at = position["Id"], position["SystemModstamp"]
 
     def decode(self, row: Sequence[str]) -> SfRecord:
-        values: dict[str, Any] = {}
+        values: dict[str, Any] = {name: row[at] or None for at, name in self.text}
         problems: dict[str, str] = {}
-        for at, name, convert in self.data:
+        for at, name, convert in self.typed:
             cell = row[at]
-            if cell == "":
+            if not cell:
                 values[name] = None
-            elif convert is None:
-                values[name] = cell
-            else:
-                try:
-                    values[name] = convert(cell)
-                except BadValue as exc:
-                    problems[name] = str(exc)
-        sync: dict[str, Any] = {}
-        for at, name, boolean in self.sync:
+                continue
+            try:
+                values[name] = convert(cell)
+            except BadValue as exc:
+                problems[name] = str(exc)
+        sync: dict[str, Any] = {name: row[at] or None for at, name in self.sync}
+        for at, name in self.flags:
             cell = row[at]
-            sync[name] = None if cell == "" else (cell.lower() == "true" if boolean else cell)
+            sync[name] = cell.lower() == "true" if cell else None
         return SfRecord(
             object=self.plan.name,
             id=row[self.id_at],
@@ -140,11 +138,10 @@ class RowDecoder:
         )
 
 
-def _converter(type_: FieldType) -> Convert | None:
-    """A converter for non-empty cells of `type_`: the common, well-formed cell is converted
-    directly; anything else goes through `coerce` (which accepts or explains it)."""
-    if type_ in _TEXT_TYPES:
-        return None  # coerce() returns text unchanged
+def _converter(type_: FieldType) -> Convert:
+    """A converter for non-empty cells of `type_` (not text: coerce() returns text unchanged):
+    the common, well-formed cell is converted directly; anything else goes through `coerce`
+    (which accepts or explains it)."""
     if type_ is FieldType.BOOLEAN:
         return _boolean_cell
     if type_ is FieldType.FLOAT:
