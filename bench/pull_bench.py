@@ -193,6 +193,12 @@ def run(kind: str, url: str, args: argparse.Namespace) -> None:
         print(f"  peak RSS of this process: {_peak_rss_mb():,.0f} MB")
         if args.no_cycles:
             return
+        # The seed stamps its newest leads up to the moment it finished: a cycle's lookback
+        # window re-reads those until it has passed them, so "idle" is measured after that.
+        wait = args.seeded_at + puller.settings.lookback.total_seconds() + 1 - time.time()
+        if wait > 0:
+            print(f"  waiting {wait:.0f} s for the lookback window to pass the seed")
+            time.sleep(wait)
         report("idle cycle", *timed(puller.run))
         change_leads(url, args.changed)
         report(f"cycle with {args.changed:,} changed leads", *timed(puller.run))
@@ -217,6 +223,7 @@ def main() -> None:
     print(f"python {platform.python_version()}, {versions}, sqlite {sqlite3.sqlite_version}")
     started = time.perf_counter()
     with emulator(args.records) as url:
+        args.seeded_at = time.time()
         print(
             f"emulator: {args.records:,} leads seeded and serving in "
             f"{time.perf_counter() - started:.1f} s"

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.console import Console
 
 from .cli_common import (
     CONFIG_OPTION,
@@ -103,15 +104,15 @@ def status(
     if json:
         print_json(report)
         return
-    _print_status(report)
+    print_status(report)
 
 
-def _print_status(report: dict[str, Any]) -> None:
-    from rich.console import Console
+def print_status(report: dict[str, Any], console: Console | None = None) -> None:
+    """The status report as text (the demo prints it too)."""
     from rich.table import Table
 
     # Piped output (scripts, CI logs) gets a fixed width rather than 80 columns of wrapping.
-    out = Console(width=None if sys.stdout.isatty() else 140)
+    out = console or Console(width=None if sys.stdout.isatty() else 140)
     cycle = report["lastCycle"]
     if cycle is None:
         out.print("No sync cycle has run yet: start one with `leadsync sync --once`.")

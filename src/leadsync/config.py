@@ -106,7 +106,9 @@ class SyncSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    interval: float = Field(300.0, gt=0, description="Seconds between the starts of cycles.")
+    interval: float = Field(
+        300.0, gt=0, description="Seconds to wait after a cycle before the next one."
+    )
     budget_share: float = Field(
         0.5,
         gt=0,

@@ -13,7 +13,7 @@ from .client import SalesforceClient
 TERMINAL_STATES = frozenset({"JobComplete", "Failed", "Aborted"})
 # Polls back off to this; longer waits overshoot a finished job by up to the wait (a copy waits
 # for its job once per object), shorter ones spend API calls on long jobs.
-MAX_POLL_INTERVAL = 1.0
+MAX_POLL_INTERVAL = 2.0
 
 
 Page = tuple[list[str], list[list[str]]]  # (header, rows of CSV cells; "" for null)

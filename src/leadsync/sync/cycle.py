@@ -154,8 +154,8 @@ class Syncer:
         finally:
             result.api_calls = self.client.usage.calls - calls
             result.ended_at = self.clock()
-            if result.status != SUCCEEDED:
-                self._relabel_runs(first_run, result.status)
+            if result.status != SUCCEEDED and result.message:
+                self._relabel_runs(first_run, result.status, result.message)
             result.objects = self._reports(first_run, time.monotonic() - began, result)
         return result
 
@@ -176,13 +176,17 @@ class Syncer:
         with self.db.transaction() as conn:
             return int(conn.scalar(select(func.coalesce(func.max(sync_runs.c.id), 0))) or 0)
 
-    def _relabel_runs(self, after: int, status: str) -> None:
-        """The pull records an interrupted run as "Failed"; a stop or a budget pause is not a
-        failure, and the status view should say which it was."""
+    def _relabel_runs(self, after: int, status: str, message: str) -> None:
+        """The pull records the run a stop or a budget pause interrupted as "Failed" (with that
+        exception's message); neither is a failure, and the status view should say which."""
         with self.db.transaction() as conn:
             conn.execute(
                 update(sync_runs)
-                .where(sync_runs.c.id > after, sync_runs.c.status == "Failed")
+                .where(
+                    sync_runs.c.id > after,
+                    sync_runs.c.status == "Failed",
+                    sync_runs.c.message.contains(message[:200], autoescape=True),
+                )
                 .values(status=status)
             )
 

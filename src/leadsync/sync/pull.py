@@ -181,7 +181,7 @@ class Puller:
             if self.progress is not None:
                 self.progress(read_plan.name, stored, total)
             # The next batch is fetched and decoded while this one is stored.
-            with closing(prefetch(self._copy_batches(read_plan, where, total))) as batches:
+            with closing(prefetch(self._copy_batches(read_plan, where, total), depth=1)) as batches:
                 for number, batch in enumerate(batches, start=1):
                     last = batch[-1]
                     cursor = Watermark(read_plan.name, last.modstamp, last.id, False)
