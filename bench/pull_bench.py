@@ -193,12 +193,15 @@ def run(kind: str, url: str, args: argparse.Namespace) -> None:
         print(f"  peak RSS of this process: {_peak_rss_mb():,.0f} MB")
         if args.no_cycles:
             return
-        # The seed stamps its newest leads up to the moment it finished: a cycle's lookback
-        # window re-reads those until it has passed them, so "idle" is measured after that.
+        # The copy's watermark is its start, and every cycle re-reads a 5-minute lookback
+        # window before its watermark: the first cycle re-reads what was stamped in the 5
+        # minutes before the copy (the seed's newest leads, here), recognises it and skips it.
+        # Started after the window has passed the seed, it leaves an idle org behind it.
         wait = args.seeded_at + puller.settings.lookback.total_seconds() + 1 - time.time()
         if wait > 0:
             print(f"  waiting {wait:.0f} s for the lookback window to pass the seed")
             time.sleep(wait)
+        report("first cycle after the copy", *timed(puller.run))
         report("idle cycle", *timed(puller.run))
         change_leads(url, args.changed)
         report(f"cycle with {args.changed:,} changed leads", *timed(puller.run))

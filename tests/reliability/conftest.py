@@ -29,4 +29,3 @@ def sync_client(http: TestClient, sleeps: Sleeps) -> SalesforceClient:
 def admin_client(http: TestClient) -> SalesforceClient:
     """The org's admin, for reading Salesforce back (clear the faults first)."""
     return fast_client(http, username="admin@example.com")
-

@@ -111,7 +111,9 @@ class LosingTransport(httpx.BaseTransport):
             response.read()
             response.close()
             self.lost += 1
-            raise httpx.RemoteProtocolError("test: connection lost after the write", request=request)
+            raise httpx.RemoteProtocolError(
+                "test: connection lost after the write", request=request
+            )
         return response
 
 

@@ -7,7 +7,6 @@ retries and backoff, no duplicate Salesforce record and no lost edit."""
 from __future__ import annotations
 
 import random
-import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,7 +39,7 @@ from .helpers import (
 )
 
 RATE = 0.2  # share of API calls the emulator fails
-LOST = 0.05  # share of API writes whose response is lost after the write
+LOST = 0.15  # share of API writes whose response is lost after the write
 MAX_CYCLES = 80
 PUSH = PushSettings(
     retry_delays=(1.0,) * 8,  # the org clock moves 2 s per cycle: every retry is due next cycle
@@ -90,8 +89,7 @@ class Scenario:
 def editable_records(admin: SalesforceClient, db: LeadDatabase) -> list[tuple[str, str, int]]:
     """(object, Salesforce id, person id) of every linked open lead and contact."""
     open_leads = {
-        r["Id"]
-        for r in admin.query(soql.select("Lead", ["Id"], where="IsConverted = false"))
+        r["Id"] for r in admin.query(soql.select("Lead", ["Id"], where="IsConverted = false"))
     }
     return sorted(
         (str(p["sfdcType"]), sfdc_id, int(p["id"]))
@@ -120,7 +118,7 @@ def edit_round(
     for i in range(edits):
         obj, sfdc_id, _ = rng.choice(records)
         remote.setdefault((obj, sfdc_id), {})[rng.choice(names)] = f"sf{round_no}-{i}"
-        _, other, pid = rng.choice(records)
+        pid = rng.choice(records)[2]
         local.setdefault(pid, {})[rng.choice(names)] = f"ls{round_no}-{i}"
     by_pid = {pid: sfdc_id for _, sfdc_id, pid in records}
     user = scenario.org.find_user("admin@example.com")
@@ -135,7 +133,7 @@ def edit_round(
         assert all(r.as_json()["success"] for r in results)
     for pid, values in local.items():
         scenario.db.update_person(pid, values)
-    for (obj, sfdc_id), values in remote.items():
+    for (_, sfdc_id), values in remote.items():
         for name, value in values.items():
             expected[(sfdc_id, name)] = value
     for pid, values in local.items():
@@ -149,7 +147,7 @@ def edit_round(
 
 def create_round(db: LeadDatabase, round_no: int, count: int) -> list[int]:
     """New local persons matching the auto-create condition. Each is edited once after its
-    creation: creating a person writes no outbox row (see test_a_created_person_is_pushed)."""
+    creation: creating one writes no outbox row (the xfail test at the end of this module)."""
     created = []
     for i in range(count):
         person = db.create_person(
@@ -188,9 +186,7 @@ def run_scenario(
     scenario = Scenario(org, db, syncer, admin_client)
     inject(org, RATE, seed=seed)
     losing = lose_responses(http, LOST, seed=seed + 1)
-    began = time.monotonic()
     scenario.converge()  # the initial copy, under faults too
-    print(f"copy {time.monotonic() - began:.1f}s")
 
     rng = random.Random(seed)
     injected = Counter(faults_by_kind(org))
@@ -204,9 +200,7 @@ def run_scenario(
     for round_no in range(1, rounds + 1):
         edit_round(scenario, records, rng, round_no, edits, expected)
         created += create_round(db, round_no, creates)
-        began = time.monotonic()
         scenario.converge()
-        print(f"round {round_no} {time.monotonic() - began:.1f}s")
 
     injected.update(faults_by_kind(org))
     org.faults.clear()
@@ -241,6 +235,7 @@ def run_scenario(
     usage = sync_client.usage
     assert usage.retries <= (FAST_RETRY.attempts - 1) * usage.calls
     assert len(sleeps.backoff) == usage.retries > 0
+    assert losing.lost > 0
     assert max(sleeps.backoff) <= FAST_RETRY.max_delay
     assert all(injected[kind] > 0 for kind in injected), injected
 
@@ -267,6 +262,17 @@ def run_scenario(
         record(key, value)
 
 
+@pytest.mark.parametrize(
+    "size",
+    [
+        pytest.param({"leads": 800, "rounds": 2, "edits": 300, "creates": 20, "seed": 1}),
+        pytest.param(
+            {"leads": 3_000, "rounds": 2, "edits": 1_000, "creates": 50, "seed": 2},
+            marks=pytest.mark.slow,
+            id="slow-3000-leads-2000-edits-a-side",
+        ),
+    ],
+)
 def test_two_way_sync_converges_under_faults(
     org: Org,
     http: TestClient,
@@ -275,8 +281,23 @@ def test_two_way_sync_converges_under_faults(
     admin_client: SalesforceClient,
     sleeps: Sleeps,
     record_property: Callable[[str, object], None],
+    size: dict[str, int],
 ) -> None:
-    run_scenario(
-        org, http, database, sync_client, admin_client, sleeps, record_property,
-        leads=3_000, rounds=2, edits=1_000, creates=50, seed=1,
-    )
+    run_scenario(org, http, database, sync_client, admin_client, sleeps, record_property, **size)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: db.create_person writes no outbox row, so a new person matching the push's "
+    "auto_create conditions is never pushed by the sync until it is edited",
+)
+def test_a_created_person_matching_auto_create_is_pushed_by_the_next_cycle(
+    org: Org, database: LeadDatabase, sync_client: SalesforceClient
+) -> None:
+    org.clock.freeze()  # an org without seed data: the copy is quick
+    syncer = Syncer(database, sync_client, push=PUSH, clock=org_clock(org))
+    assert syncer.run_cycle().status == SUCCEEDED
+    person = database.create_person({"email": "fresh@reliability.example", "lastName": "Fresh"})
+    org.clock.advance(2)
+    assert syncer.run_cycle().status == SUCCEEDED
+    assert database.get_person(person["id"])["sfdcLeadId"] is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import itertools
 from typing import Any
 
@@ -14,7 +15,12 @@ from leadsync.db import FieldMapping, LeadDatabase
 from leadsync.db.schema import activities, companies, persons, sync_links
 from leadsync.emulator.org import Org
 from leadsync.emulator.seed import seed_demo
-from leadsync.sync.batch import _sqlite_stamp, store_persons
+from leadsync.sync.batch import (
+    COPY_GC_THRESHOLDS,
+    _sqlite_stamp,
+    fewer_collections,
+    store_persons,
+)
 from leadsync.sync.objects import LEAD, plan
 from leadsync.sync.persons import store_person
 from leadsync.sync.records import SfRecord
@@ -131,3 +137,11 @@ def test_sqlite_timestamps_are_written_as_sqlalchemy_writes_them(moment: dt.date
     processor = column_type.dialect_impl(dialect).bind_processor(dialect)
     assert processor is not None
     assert _sqlite_stamp(moment) == processor(moment)
+
+
+def test_fewer_collections_restores_the_thresholds_even_on_failure() -> None:
+    before = gc.get_threshold()
+    with pytest.raises(RuntimeError), fewer_collections():
+        assert gc.get_threshold() == COPY_GC_THRESHOLDS
+        raise RuntimeError("a copy failed")
+    assert gc.get_threshold() == before

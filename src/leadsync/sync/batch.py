@@ -12,7 +12,9 @@ one record at a time.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+import gc
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +31,25 @@ from .records import SfRecord
 from .store import company_for_account
 
 StoreOne = Callable[[SfRecord], str]  # the record-by-record path; returns the run count
+# Garbage collector thresholds while a copy runs: see `fewer_collections`.
+COPY_GC_THRESHOLDS = (50_000, 20, 100)
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Run the cyclic garbage collector less often for a while (an initial copy).
+
+    A copy allocates millions of short-lived containers (rows, records, value dictionaries),
+    few of them cyclic; with the default thresholds the collector runs every 700 allocations
+    and, as batches come and go, keeps rescanning every long-lived object of the process. That
+    cost a quarter of the copy's store time. Memory is unaffected: the batches are freed by
+    reference counting, and the collector still runs, every 50,000 allocations."""
+    before = gc.get_threshold()
+    gc.set_threshold(*COPY_GC_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 @dataclass

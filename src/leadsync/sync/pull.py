@@ -33,7 +33,7 @@ from ..errors import FatalSalesforceError, LeadsyncError
 from ..salesforce import bulk, soql
 from ..salesforce.client import SalesforceClient
 from ..salesforce.describe import DescribeCache
-from .batch import store_persons
+from .batch import fewer_collections, store_persons
 from .campaigns import store_campaign, store_campaign_status, store_member
 from .custom_objects import store_custom_record
 from .objects import OBJECTS, Kind, ObjectSpec, ReadPlan, links_to_persons, ordered_specs, plan
@@ -175,7 +175,7 @@ class Puller:
         with self.db.transaction() as conn:
             mark = sync_state.get_watermark(conn, read_plan.name)
         where = _after_cursor(mark)
-        with self._run(read_plan.name, COPY, counts):
+        with self._run(read_plan.name, COPY, counts), fewer_collections():
             total = self._count(read_plan.name, where)
             stored = 0
             if self.progress is not None:

@@ -1,0 +1,295 @@
+"""Crashes: `leadsync sync` (the venv's console script, configured through LEADSYNC_* variables,
+a SQLite file database, the org served on a socket) killed with SIGKILL at seeded random points
+during the initial copy of 20,000 leads and during pushes of local edits. Every restart picks up
+where the killed process left: the copy resumes after its stored cursor (records read again are
+bounded by one batch per crash), and at the end Salesforce holds exactly one record per person
+and every local edit."""
+
+from __future__ import annotations
+
+import random
+import signal
+import sqlite3
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from leadsync.db import LeadDatabase
+from leadsync.emulator import bulk as emulator_bulk
+from leadsync.emulator.bulk_query import QueryJob
+from leadsync.salesforce import soql
+
+from ..cli_support import LEADSYNC, Served, run, served_org, sf_client
+
+LEADS = 8_000  # the slow variant copies 20,000
+BATCH = 500
+PUSH_EDITS = 2_000
+PUSH_CREATES = 100
+ENV = {
+    "LEADSYNC_SYNC_BATCH_SIZE": str(BATCH),
+    "LEADSYNC_SYNC_BULK_THRESHOLD": "1000",
+    "LEADSYNC_PUSH": '{"auto_create": [{"field": "email", "op": "is not empty"}]}',
+}
+
+
+@pytest.fixture
+def big(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Iterator[Served]:
+    yield from served_org(tmp_path, monkeypatch, records=getattr(request, "param", LEADS))
+
+
+def scalar(db: Path, sql: str, *args: Any) -> int:
+    with sqlite3.connect(db, timeout=30) as conn:
+        return int(conn.execute(sql, args).fetchone()[0] or 0)
+
+
+def rows(db: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(db, timeout=30) as conn:
+        return list(conn.execute(sql, args).fetchall())
+
+
+def safe(read: Callable[[], int]) -> int:
+    try:
+        return read()
+    except sqlite3.OperationalError:
+        return -1  # the tables do not exist yet, or the writer holds the file
+
+
+@dataclass
+class Crashes:
+    served: Served
+    rng: random.Random
+    kills: Counter[str] = field(default_factory=Counter)
+    reread: list[int] = field(default_factory=list)
+    started: int = 0
+
+    @property
+    def env(self) -> dict[str, str]:
+        return self.served.env(**ENV)
+
+    def start(self) -> subprocess.Popen[str]:
+        self.started += 1
+        return subprocess.Popen(
+            [LEADSYNC, "sync", "--once"],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def kill_when(self, process: subprocess.Popen[str], ready: Callable[[], bool]) -> bool:
+        """SIGKILL once `ready()`; False if the process ended first (it finished the work)."""
+        deadline = time.monotonic() + 300
+        while not ready():
+            if process.poll() is not None:
+                _, stderr = process.communicate()
+                assert process.returncode == 0, stderr
+                return False
+            assert time.monotonic() < deadline, "the sync made no progress"
+            time.sleep(0.005)
+        process.send_signal(signal.SIGKILL)
+        process.communicate(timeout=60)
+        assert process.returncode == -signal.SIGKILL
+        # The killed holder's lock lasts its TTL (30 s at least): let it lapse now.
+        with sqlite3.connect(self.served.db_path, timeout=30) as conn:
+            conn.execute("UPDATE sync_lock SET holder = NULL, expires_at = NULL")
+        return True
+
+    def finish(self) -> None:
+        done = run("sync", "--once", env=self.env, timeout=600)
+        assert done.code == 0, done.stderr
+        assert "Traceback" not in done.stderr
+
+
+# -- the initial copy ---------------------------------------------------------------------------
+
+
+def lead_cursor(db: Path) -> tuple[str, str]:
+    """(watermark, Id) of the last lead batch the copy stored; ('', '') before the first."""
+    found = rows(
+        db, "SELECT watermark, copy_cursor FROM sync_watermarks WHERE sfdc_object = 'Lead'"
+    )
+    return (str(found[0][0] or ""), str(found[0][1] or "")) if found else ("", "")
+
+
+def stored_leads(db: Path) -> int:
+    return scalar(db, "SELECT COUNT(*) FROM sync_links WHERE sfdc_object = 'Lead'")
+
+
+def copy_done(db: Path) -> bool:
+    return safe(lambda: scalar(db, "SELECT COUNT(*) FROM sync_watermarks WHERE NOT copy_done")) == 0
+
+
+def lead_jobs(served: Served) -> list[QueryJob]:
+    registry = emulator_bulk.registry(served.org)
+    return [
+        job
+        for job in list(registry._jobs.values())
+        if isinstance(job, QueryJob) and " FROM Lead " in job.soql
+    ]
+
+
+def crash_the_copy(crashes: Crashes, kills: int) -> list[tuple[int, QueryJob]]:
+    """Kill the copy `kills` times, each at a random moment after this run stored a batch.
+    Returns (leads stored before the run, the run's Bulk job) for each run."""
+    db = crashes.served.db_path
+    runs: list[tuple[int, QueryJob]] = []
+    cursor = ("", "")
+    while crashes.kills["copy"] < kills:
+        before = max(0, safe(lambda: stored_leads(db)))
+        jobs = len(lead_jobs(crashes.served))
+        target = before + crashes.rng.randrange(1, 6) * BATCH // 2
+        process = crashes.start()
+        killed = crashes.kill_when(process, lambda at=target: safe(lambda: stored_leads(db)) >= at)
+        new_jobs = lead_jobs(crashes.served)[jobs:]
+        if new_jobs:
+            runs.append((before, new_jobs[0]))
+        if not killed:
+            break
+        crashes.kills["copy"] += 1
+        assert not copy_done(db)
+        moved = lead_cursor(db)
+        assert moved > cursor, (moved, cursor)  # the cursor only moves forward
+        cursor = moved
+    return runs
+
+
+# -- pushes -------------------------------------------------------------------------------------
+
+
+def processed(db: Path) -> int:
+    return scalar(db, "SELECT COUNT(*) FROM sync_changes WHERE processed_at IS NOT NULL")
+
+
+def local_edits(crashes: Crashes) -> tuple[dict[int, str], list[int]]:
+    """Title edits on random lead persons, and new persons matching the auto-create rule
+    (each edited once: creating a person writes no outbox row, see test_faults.py)."""
+    db_path = crashes.served.db_path
+    db = LeadDatabase.open(crashes.served.db_url)
+    try:
+        leads = [
+            int(r[0])
+            for r in rows(
+                db_path,
+                "SELECT id FROM persons WHERE sfdc_type = 'Lead' AND NOT sfdc_is_deleted "
+                "ORDER BY id",
+            )
+        ]
+        titles = {
+            pid: f"crash-title-{i}" for i, pid in enumerate(crashes.rng.sample(leads, PUSH_EDITS))
+        }
+        for pid, title in titles.items():
+            db.update_person(pid, {"title": title})
+        created = []
+        for i in range(PUSH_CREATES):
+            person = db.create_person(
+                {"email": f"crash{i}@reliability.example", "lastName": f"Crash{i}"}
+            )
+            db.update_person(person["id"], {"title": f"crash-new-{i}"})
+            created.append(int(person["id"]))
+            titles[int(person["id"])] = f"crash-new-{i}"
+    finally:
+        db.close()
+    return titles, created
+
+
+def crash_the_pushes(crashes: Crashes, kills: int) -> None:
+    db = crashes.served.db_path
+    total = scalar(db, "SELECT COUNT(*) FROM sync_changes")
+    while crashes.kills["push"] < kills:
+        done = processed(db)
+        if total - done < 2:
+            return
+        target = crashes.rng.randrange(done + 1, total)  # some of the batches, never all
+        process = crashes.start()
+        if not crashes.kill_when(process, lambda at=target: safe(lambda: processed(db)) >= at):
+            return
+        crashes.kills["push"] += 1
+
+
+# -- the test -----------------------------------------------------------------------------------
+
+
+def run_crashes(
+    big: Served, *, leads: int, copy_kills: int, push_kills: int, seed: int
+) -> dict[str, Any]:
+    crashes = Crashes(big, random.Random(seed))
+    db = big.db_path
+    runs = crash_the_copy(crashes, copy_kills)
+    crashes.finish()
+    assert copy_done(db)
+    total_leads = stored_leads(db)
+    assert total_leads >= leads
+    # Each run read only what lay after the stored cursor: what it re-read (already stored
+    # before it started) is at most one batch, never the whole copy again.
+    reread = [max(0, job.processed - (total_leads - before)) for before, job in runs]
+    assert crashes.kills["copy"] == copy_kills and len(runs) >= copy_kills
+    assert all(n <= BATCH for n in reread), reread
+
+    titles, created = local_edits(crashes)
+    crash_the_pushes(crashes, push_kills)
+    assert crashes.kills["push"] == push_kills
+    crashes.finish()
+    crashes.finish()  # and once more: nothing left, nothing pushed twice
+    assert scalar(db, "SELECT COUNT(*) FROM sync_changes WHERE processed_at IS NULL") == 0
+
+    client = sf_client(big)
+    try:
+        leads = client.query(
+            soql.select("Lead", ["Id", "Email", "Title", "LeadSync_Id__c"]), include_deleted=False
+        )
+    finally:
+        client.http.close()
+    ext = Counter(r["LeadSync_Id__c"] for r in leads if r["LeadSync_Id__c"])
+    assert [k for k, n in ext.items() if n > 1] == []
+    assert sorted(ext) == sorted(str(pid) for pid in created)
+    emails = Counter(str(r["Email"]).lower() for r in leads if r["Email"])
+    assert [e for e, n in emails.items() if n > 1] == []
+    linked = dict(rows(db, "SELECT id, sfdc_lead_id FROM persons WHERE sfdc_lead_id IS NOT NULL"))
+    remote_title = {r["Id"]: r["Title"] for r in leads}
+    missing = [
+        (pid, title, remote_title.get(str(linked.get(pid))))
+        for pid, title in titles.items()
+        if remote_title.get(str(linked.get(pid))) != title
+    ]
+    assert missing == [], missing[:10]
+    counts = {
+        "leads": leads,
+        "processesStarted": crashes.started,
+        "killsDuringCopy": crashes.kills["copy"],
+        "killsDuringPush": crashes.kills["push"],
+        "recordsReReadPerCopyRestart": reread,
+        "localEdits": len(titles),
+        "localCreates": len(created),
+        "orgLeads": len(leads),
+    }
+    return counts
+
+
+def report(counts: dict[str, Any], record: Callable[[str, object], None]) -> None:
+    print(f"\ncrash scenario: {counts}")
+    for key, value in counts.items():
+        record(key, value)
+
+
+def test_sigkill_during_copy_and_push_loses_nothing(
+    big: Served, record_property: Callable[[str, object], None]
+) -> None:
+    counts = run_crashes(big, leads=LEADS, copy_kills=3, push_kills=3, seed=11)
+    report(counts, record_property)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("big", [20_000], indirect=True)
+def test_many_sigkills_during_copy_and_push_lose_nothing(
+    big: Served, record_property: Callable[[str, object], None]
+) -> None:
+    counts = run_crashes(big, leads=20_000, copy_kills=12, push_kills=10, seed=12)
+    report(counts, record_property)
