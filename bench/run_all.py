@@ -93,7 +93,6 @@ def run(
     tap: str = "auto",
     tap_max: int | None = None,
     command: str = "",
-    economy_size: int | None = None,
 ) -> dict[str, Any]:
     """Run every size; `tap` is "auto" (use or install), "existing" (only if installed), "no"."""
     started = time.perf_counter()
@@ -106,7 +105,6 @@ def run(
             "machine": common.machine(),
             "versions": common.versions(),
             "tap_version": tap_bench.tap_version() if executable else "not run",
-            "economy_size": economy_size or sizes[min(1, len(sizes) - 1)],
             "changes": changes,
         },
         "sizes": [],

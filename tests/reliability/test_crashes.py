@@ -27,7 +27,7 @@ from leadsync.salesforce import soql
 
 from ..cli_support import LEADSYNC, Served, run, served_org, sf_client
 
-LEADS = 8_000  # the slow variant copies 20,000
+LEADS = 5_000  # the slow variant copies 20,000
 BATCH = 500
 PUSH_EDITS = 2_000
 PUSH_CREATES = 100
