@@ -67,7 +67,6 @@ class Crashes:
     served: Served
     rng: random.Random
     kills: Counter[str] = field(default_factory=Counter)
-    reread: list[int] = field(default_factory=list)
     started: int = 0
 
     @property
@@ -103,6 +102,7 @@ class Crashes:
         return True
 
     def finish(self) -> None:
+        self.started += 1
         done = run("sync", "--once", env=self.env, timeout=600)
         assert done.code == 0, done.stderr
         assert "Traceback" not in done.stderr
@@ -164,54 +164,65 @@ def crash_the_copy(crashes: Crashes, kills: int) -> list[tuple[int, QueryJob]]:
 # -- pushes -------------------------------------------------------------------------------------
 
 
+PUSHED = "FROM sync_changes WHERE NOT local_only AND entity = 'person'"  # what the push takes
+
+
 def processed(db: Path) -> int:
-    return scalar(db, "SELECT COUNT(*) FROM sync_changes WHERE processed_at IS NOT NULL")
+    return scalar(db, f"SELECT COUNT(*) {PUSHED} AND processed_at IS NOT NULL")
 
 
-def local_edits(crashes: Crashes) -> tuple[dict[int, str], list[int]]:
+def local_edits(
+    crashes: Crashes, round_no: int, edits: int, creates: int
+) -> tuple[dict[int, str], list[int]]:
     """Title edits on random lead persons, and new persons matching the auto-create rule
     (each edited once: creating a person writes no outbox row, see test_faults.py)."""
-    db_path = crashes.served.db_path
     db = LeadDatabase.open(crashes.served.db_url)
     try:
         leads = [
             int(r[0])
             for r in rows(
-                db_path,
+                crashes.served.db_path,
                 "SELECT id FROM persons WHERE sfdc_type = 'Lead' AND NOT sfdc_is_deleted "
                 "ORDER BY id",
             )
         ]
         titles = {
-            pid: f"crash-title-{i}" for i, pid in enumerate(crashes.rng.sample(leads, PUSH_EDITS))
+            pid: f"crash-title-{round_no}-{i}"
+            for i, pid in enumerate(crashes.rng.sample(leads, edits))
         }
         for pid, title in titles.items():
             db.update_person(pid, {"title": title})
         created = []
-        for i in range(PUSH_CREATES):
+        for i in range(creates):
             person = db.create_person(
-                {"email": f"crash{i}@reliability.example", "lastName": f"Crash{i}"}
+                {"email": f"crash{round_no}-{i}@reliability.example", "lastName": f"Crash{i}"}
             )
-            db.update_person(person["id"], {"title": f"crash-new-{i}"})
+            titles[int(person["id"])] = f"crash-new-{round_no}-{i}"
+            db.update_person(person["id"], {"title": titles[int(person["id"])]})
             created.append(int(person["id"]))
-            titles[int(person["id"])] = f"crash-new-{i}"
     finally:
         db.close()
     return titles, created
 
 
-def crash_the_pushes(crashes: Crashes, kills: int) -> None:
+def crash_the_pushes(crashes: Crashes, kills: int) -> tuple[dict[int, str], list[int]]:
+    """Rounds of local edits, each pushed by a process killed part-way through its batches."""
     db = crashes.served.db_path
-    total = scalar(db, "SELECT COUNT(*) FROM sync_changes")
-    while crashes.kills["push"] < kills:
+    titles: dict[int, str] = {}
+    created: list[int] = []
+    for round_no in range(3 * kills):
+        if crashes.kills["push"] >= kills:
+            break
         done = processed(db)
-        if total - done < 2:
-            return
-        target = crashes.rng.randrange(done + 1, total)  # some of the batches, never all
+        edited, made = local_edits(crashes, round_no, PUSH_EDITS // kills, PUSH_CREATES // kills)
+        titles.update(edited)
+        created += made
+        total = scalar(db, f"SELECT COUNT(*) {PUSHED}")
+        target = crashes.rng.randrange(done + 1, done + (total - done) // 2)
         process = crashes.start()
-        if not crashes.kill_when(process, lambda at=target: safe(lambda: processed(db)) >= at):
-            return
-        crashes.kills["push"] += 1
+        if crashes.kill_when(process, lambda at=target: safe(lambda: processed(db)) >= at):
+            crashes.kills["push"] += 1
+    return titles, created
 
 
 # -- the test -----------------------------------------------------------------------------------
@@ -233,27 +244,24 @@ def run_crashes(
     assert crashes.kills["copy"] == copy_kills and len(runs) >= copy_kills
     assert all(n <= BATCH for n in reread), reread
 
-    titles, created = local_edits(crashes)
-    crash_the_pushes(crashes, push_kills)
+    titles, created = crash_the_pushes(crashes, push_kills)
     assert crashes.kills["push"] == push_kills
     crashes.finish()
     crashes.finish()  # and once more: nothing left, nothing pushed twice
-    assert scalar(db, "SELECT COUNT(*) FROM sync_changes WHERE processed_at IS NULL") == 0
+    assert scalar(db, f"SELECT COUNT(*) {PUSHED} AND processed_at IS NULL") == 0
 
     client = sf_client(big)
     try:
-        leads = client.query(
-            soql.select("Lead", ["Id", "Email", "Title", "LeadSync_Id__c"]), include_deleted=False
-        )
+        org_leads = client.query(soql.select("Lead", ["Id", "Email", "Title", "LeadSync_Id__c"]))
     finally:
         client.http.close()
-    ext = Counter(r["LeadSync_Id__c"] for r in leads if r["LeadSync_Id__c"])
+    ext = Counter(r["LeadSync_Id__c"] for r in org_leads if r["LeadSync_Id__c"])
     assert [k for k, n in ext.items() if n > 1] == []
     assert sorted(ext) == sorted(str(pid) for pid in created)
-    emails = Counter(str(r["Email"]).lower() for r in leads if r["Email"])
+    emails = Counter(str(r["Email"]).lower() for r in org_leads if r["Email"])
     assert [e for e, n in emails.items() if n > 1] == []
     linked = dict(rows(db, "SELECT id, sfdc_lead_id FROM persons WHERE sfdc_lead_id IS NOT NULL"))
-    remote_title = {r["Id"]: r["Title"] for r in leads}
+    remote_title = {r["Id"]: r["Title"] for r in org_leads}
     missing = [
         (pid, title, remote_title.get(str(linked.get(pid))))
         for pid, title in titles.items()
@@ -268,7 +276,7 @@ def run_crashes(
         "recordsReReadPerCopyRestart": reread,
         "localEdits": len(titles),
         "localCreates": len(created),
-        "orgLeads": len(leads),
+        "orgLeads": len(org_leads),
     }
     return counts
 
