@@ -8,6 +8,7 @@ a sales rep's edits reach a real org.
 
 from __future__ import annotations
 
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -64,7 +65,8 @@ class Tour:
 
 def run(console: Console | None = None) -> int:
     """Run the story; returns the number of Salesforce API calls the sync user spent."""
-    out = console or Console()
+    # Piped output (CI logs, `| tee`) gets room for the status table instead of 80 columns.
+    out = console or Console(width=None if sys.stdout.isatty() else 140)
     org = Org()
     seed_demo(org)
     try:
@@ -135,8 +137,8 @@ def initial_copy(tour: Tour) -> None:
     contacts = sum(p["sfdcType"] == "Contact" for p in people)
     tour.out.print(
         f"\n1. Initial copy: {leads} leads and {contacts} contacts became {len(people)} persons "
-        f"({', '.join(f'{n} {name}' for name, n in copied.items())}), in {result.api_calls} "
-        "API calls."
+        f"({', '.join(f'{n} {name}' for name, n in copied.items())}), in "
+        f"{_calls(result.api_calls)}."
     )
 
 
@@ -147,7 +149,7 @@ def salesforce_edit(tour: Tour) -> None:
     title = tour.db.get_person(person["id"])["title"]
     tour.out.print(
         f"\n2. A rep retitles lead {_name(person)} in Salesforce; the next cycle "
-        f"({result.api_calls} API calls) brings title = {title!r} into leadsync."
+        f"({_calls(result.api_calls)}) brings title = {title!r} into leadsync."
     )
 
 
@@ -158,7 +160,7 @@ def local_edit(tour: Tour) -> None:
     remote = tour.sf_get("Lead", person["sfdcLeadId"], "Status")["Status"]
     tour.out.print(
         f"\n3. Marketing sets {_name(person)}'s lead status in leadsync; the cycle "
-        f"({result.api_calls} API calls) pushes it: Salesforce now says Status = {remote!r}."
+        f"({_calls(result.api_calls)}) pushes it: Salesforce now says Status = {remote!r}."
     )
 
 
@@ -186,10 +188,11 @@ def both_sides(tour: Tour) -> None:
 def account_fanout(tour: Tour) -> None:
     contact = _first(tour, "Contact")
     account_id = contact["sfdcAccountId"]
-    tour.sf_update("Account", account_id, {"Industry": "Biotechnology"})
+    industry = "Energy" if contact["industry"] == "Biotechnology" else "Biotechnology"
+    tour.sf_update("Account", account_id, {"Industry": industry})
     tour.cycle()
     colleagues = tour.db.find_persons(sfdcAccountId=account_id)
-    moved = sum(p["industry"] == "Biotechnology" for p in colleagues)
+    moved = sum(p["industry"] == industry for p in colleagues)
     logged = sum(
         1
         for p in colleagues
@@ -198,15 +201,18 @@ def account_fanout(tour: Tour) -> None:
     )
     tour.out.print(
         f"\n5. An account's industry changes in Salesforce: {moved} of its {len(colleagues)} "
-        f"contacts show industry = 'Biotechnology', each with a Change Data Value activity "
+        f"contacts show industry = {industry!r}, each with a Change Data Value activity "
         f"({logged} in all)."
     )
 
 
 def rejected_push(tour: Tour) -> None:
     person = _first(tour, "Lead", offset=3)
+    neighbour = _first(tour, "Lead", offset=4)
     tour.db.update_person(person["id"], {"phone": "call me maybe"})
+    tour.db.update_person(neighbour["id"], {"phone": "+1 415 555 0199"})
     tour.cycle()
+    neighbour_phone = tour.sf_get("Lead", neighbour["sfdcLeadId"], "Phone")["Phone"]
     [error] = [e for e in tour.db.list_sync_errors() if e["personId"] == person["id"]]
     failed = [
         a
@@ -217,7 +223,8 @@ def rejected_push(tour: Tour) -> None:
         f"\n6. Marketing types phone = 'call me maybe' for {_name(person)}; Salesforce's "
         f"validation rule refuses it with {error['code']} on {error['fields']}. The person "
         f"keeps the value, gets a failed 'Sync Lead to SFDC' activity ({len(failed)}), and "
-        "the error is listed by `leadsync errors`; the rest of the batch went through."
+        f"the error is listed by `leadsync errors`. The same push took {_name(neighbour)}'s "
+        f"new phone through: Salesforce says {neighbour_phone!r}."
     )
 
 
@@ -273,3 +280,7 @@ def _first(tour: Tour, sfdc_type: str, *, offset: int = 0) -> dict[str, Any]:
 
 def _name(person: dict[str, Any]) -> str:
     return " ".join(filter(None, (person.get("firstName"), person.get("lastName"))))
+
+
+def _calls(count: int) -> str:
+    return f"{count} API call" + ("" if count == 1 else "s")

@@ -26,6 +26,7 @@ from ..db import activities as activity
 from ..db.changes import SALESFORCE
 from ..db.fields import BY_NAME, Group
 from ..db.schema import activities, companies, persons, sync_links
+from ..errors import DatabaseError
 from .objects import ReadPlan
 from .records import SfRecord
 from .store import company_for_account
@@ -277,16 +278,24 @@ def write_rows(
     names = ", ".join(quote(c) for c in columns)
     driver = conn.connection.driver_connection  # inside the transaction SQLAlchemy began
     assert driver is not None
-    if conn.dialect.name == "sqlite":
-        marks = ", ".join("?" for _ in columns)
-        driver.executemany(f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})", rows)
-        return
-    with (
-        driver.cursor() as cursor,
-        cursor.copy(f"COPY {quote(table.name)} ({names}) FROM STDIN") as copy,
-    ):
-        for row in rows:
-            copy.write_row(row)
+    dbapi_error: type[Exception] = conn.dialect.loaded_dbapi.Error
+    try:
+        if conn.dialect.name == "sqlite":
+            marks = ", ".join("?" for _ in columns)
+            insert = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})"
+            driver.executemany(insert, rows)
+            return
+        with (
+            driver.cursor() as cursor,
+            cursor.copy(f"COPY {quote(table.name)} ({names}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+    except dbapi_error as exc:
+        # The driver's own error bypasses SQLAlchemy's wrapping; as a DatabaseError it sends
+        # the batch to the record-by-record pass like any other failed store.
+        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DatabaseError(f"writing {table.name}: {first_line}") from exc
 
 
 def _bind(conn: Connection, column: Column[Any]) -> Callable[[Any], Any]:

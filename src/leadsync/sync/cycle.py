@@ -30,6 +30,7 @@ from ..db.schema import sync_runs
 from ..db.types import utcnow
 from ..errors import BudgetExhausted
 from ..salesforce.client import SalesforceClient
+from .actions import Actions
 from .objects import OBJECTS
 from .pull import Puller, PullSettings
 from .push import Pusher, PushSettings
@@ -134,6 +135,9 @@ class Syncer:
             db, client, settings=pull, clock=clock, on_batch=self._on_batch, rules=rules
         )
         self.pusher = Pusher(db, client, settings=push, rules=rules, clock=clock)
+        # Flow actions share the pusher (its describe cache) and push local campaign
+        # membership edits after the persons they need are in Salesforce.
+        self.actions = Actions(db, client, self.pusher, clock=clock)
 
     def run_cycle(self) -> CycleResult:
         """Pull, then push. Returns the outcome; raises on a job-level failure."""
@@ -146,6 +150,7 @@ class Syncer:
             result.copied = pulled.copied
             self._check_stop()
             self.pusher.run()
+            self.actions.push_memberships()
             result.pushed = True
         except _StopRequested:
             result.status, result.message = STOPPED, STOPPED_MESSAGE
