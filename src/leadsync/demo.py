@@ -66,7 +66,7 @@ class Tour:
 def run(console: Console | None = None) -> int:
     """Run the story; returns the number of Salesforce API calls the sync user spent."""
     # Piped output (CI logs, `| tee`) gets room for the status table instead of 80 columns.
-    out = console or Console(width=None if sys.stdout.isatty() else 140)
+    out = console or Console(width=None if sys.stdout.isatty() else 100)
     org = Org()
     seed_demo(org)
     try:
@@ -264,7 +264,9 @@ def _final_status(tour: Tour) -> None:
     from .cli_sync import print_status
 
     tour.out.print("\n[bold]leadsync status[/bold]")
-    print_status(status_report(tour.db, now=utcnow(), budget_share=1.0), tour.out)
+    # The status table needs more room than the story's prose when the output is piped.
+    wide = tour.out if tour.out.is_terminal else Console(width=140, file=tour.out.file)
+    print_status(status_report(tour.db, now=utcnow(), budget_share=1.0), wide)
     tour.out.print(f"\nSalesforce API calls used: [bold]{tour.sync_user.usage.calls}[/bold]")
 
 
