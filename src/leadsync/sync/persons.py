@@ -112,7 +112,7 @@ def _fields_to_write(
             continue  # both sides already agree (our own write read back), or never pulled
         if api in link.baseline and current != link.baseline[api]:  # both sides changed it
             values = (link.baseline[api], current, new)
-            local_at = _last_local_edit(conn, link.entity_id, name)
+            local_at = last_local_edit(conn, link.entity_id, name)
             winner = settle(rule, *values, local_at, record.modstamp)
             _record_conflict(conn, record, link.entity_id, name, values, rule, winner, at)
             if winner == LEADSYNC:
@@ -121,7 +121,7 @@ def _fields_to_write(
     return fields
 
 
-def _last_local_edit(conn: Connection, person_id: int, name: str) -> dt.datetime | None:
+def last_local_edit(conn: Connection, person_id: int, name: str) -> dt.datetime | None:
     found = conn.scalar(
         select(func.max(sync_changes.c.at)).where(
             sync_changes.c.entity == "person",
