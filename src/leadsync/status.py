@@ -143,7 +143,7 @@ def status_report(db: LeadDatabase, *, now: dt.datetime, budget_share: float) ->
     """The `leadsync status --json` shape."""
     with db.transaction() as conn:
         last_cycle = _last_cycle(conn)
-        objects = [_object_status(conn, spec.name) for spec in OBJECTS]
+        objects = [_object_status(conn, name) for name in synced_objects(conn)]
         backlog = _outbox_backlog(conn)
         budget = _budget(conn, now, budget_share)
         errors = conn.scalar(
@@ -167,6 +167,16 @@ def status_report(db: LeadDatabase, *, now: dt.datetime, budget_share: float) ->
             "cap": budget.cap,
         },
     }
+
+
+def synced_objects(conn: Connection) -> list[str]:
+    """The standard objects in sync order, then the custom objects the pull discovered
+    (they have a watermark as soon as their copy started)."""
+    names = [spec.name for spec in OBJECTS]
+    found = conn.scalars(
+        select(sync_watermarks.c.sfdc_object).order_by(sync_watermarks.c.sfdc_object)
+    )
+    return names + [name for name in found if name not in names]
 
 
 def _last_cycle(conn: Connection) -> dict[str, Any] | None:
@@ -366,7 +376,7 @@ def salesforce_backlog(db: LeadDatabase, client: SalesforceClient) -> dict[str, 
     from .salesforce import soql
 
     with db.transaction() as conn:
-        marks = [sync_state.get_watermark(conn, spec.name) for spec in OBJECTS]
+        marks = [sync_state.get_watermark(conn, name) for name in synced_objects(conn)]
     counts: dict[str, int | None] = {m.sfdc_object: None for m in marks}
     ready = [m for m in marks if m.copy_done and m.watermark is not None]
     for start in range(0, len(ready), 25):
