@@ -35,6 +35,9 @@ from .helpers import FIELDS, inject, org_clock, sf_values
 NAMES = sorted(FIELDS["Lead"])
 VALUES = st.sampled_from(["alpha", "beta", "gamma", "delta", None])
 LEADS, CONTACTS = 4, 2
+# A lead converted in Salesforce while a local edit waits loses that edit (see the strict
+# xfail test at the end). Set False once it is fixed (the xfail then fails, as a reminder).
+CONVERT_LOSES_LOCAL_EDITS = True
 
 
 @dataclass
@@ -170,6 +173,8 @@ def test_both_sides_agree_with_the_model_after_quiescence(
             person = self.people[which]
             if not person.alive or person.obj != "Lead" or person.agree_only:
                 return
+            if person.local and CONVERT_LOSES_LOCAL_EDITS:
+                return  # the known bug below, reproduced by its own strict xfail test
             [result] = convert_leads(
                 world.org,
                 world.admin,
@@ -329,3 +334,45 @@ def check(world: World, people: list[Tracked], industries: dict[str, Any]) -> No
             assert all(p["sfdcIsDeleted"] or p["id"] != person.person_id for p in held), held
     now = account_industries(world)
     assert {k: now[k] for k in industries} == industries  # company fields never pushed
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: sync/persons.py::_converted_lead links the new contact with an empty baseline, "
+    "so _fields_to_write sees every contact field as changed in Salesforce and overwrites a "
+    "local edit made before the conversion (no conflict is detected, the edit is lost)",
+)
+def test_a_local_edit_pending_when_salesforce_converts_the_lead_survives(
+    org: Org,
+    database: LeadDatabase,
+    sync_client: SalesforceClient,
+    admin_client: SalesforceClient,
+) -> None:
+    """The model's shortest path to a lost edit, without faults: a lead's city is edited in
+    leadsync, the lead is converted in Salesforce before the next cycle; the city was not
+    changed in Salesforce, so the local value must reach the new contact."""
+    seed_demo(org, records=10)
+    org.clock.freeze()
+    org.clock.advance(3600)
+    syncer = Syncer(database, sync_client, clock=org_clock(org))
+    assert syncer.run_cycle().status == SUCCEEDED
+    [lead] = admin_client.query(
+        soql.select("Lead", ["Id", "City"], where="IsConverted = false", order_by=["Id"], limit=1)
+    )
+    [person] = database.find_persons(sfdcLeadId=lead["Id"])
+    assert person["city"] == lead["City"] != "Edited Here"
+    database.update_person(person["id"], {"city": "Edited Here"})
+    user = org.find_user("admin@example.com")
+    assert user is not None
+    admin = org.sessions.issue(user.id, user.username, user.profile, "leadsync")
+    [result] = convert_leads(
+        org, admin, [LeadConvert(lead["Id"], "Closed - Converted", do_not_create_opportunity=True)]
+    )
+    assert result.success, result.errors
+    for _ in range(2):
+        org.clock.advance(2)
+        assert syncer.run_cycle().status == SUCCEEDED
+    local = database.get_person(person["id"])
+    remote = sf_values(admin_client, "Contact", [str(result.contact_id)])[str(result.contact_id)]
+    assert (local["sfdcContactId"], local["city"]) == (result.contact_id, "Edited Here")
+    assert remote["MailingCity"] == "Edited Here"
