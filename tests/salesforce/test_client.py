@@ -6,7 +6,12 @@ import pytest
 from starlette.testclient import TestClient
 
 from leadsync.emulator.org import Org
-from leadsync.errors import AuthenticationError, BudgetExhausted, RetriableError
+from leadsync.errors import (
+    AuthenticationError,
+    BudgetExhausted,
+    ReauthRequired,
+    RetriableError,
+)
 from leadsync.salesforce.client import RetryPolicy, SalesforceClient
 from leadsync.salesforce.soap import LeadConvert, convert_leads
 
@@ -54,6 +59,27 @@ def test_expired_session_is_renewed_once(client: SalesforceClient, org: Org) -> 
     org.clock.advance(org.sessions.lifetime_seconds + 5)
     client.limits()
     assert client.token.access_token != first_token
+
+
+def test_a_session_lost_again_after_a_retried_fault_is_renewed_again(
+    client: SalesforceClient, org: Org, sleeps: list[float]
+) -> None:
+    client.limits()
+    org.faults.add({"kind": "invalid_session", "count": 1, "path": "/limits"})
+    org.faults.add({"kind": "unavailable", "count": 1, "path": "/limits"})
+    org.faults.add({"kind": "invalid_session", "count": 1, "path": "/limits"})
+    assert client.limits()["DailyApiRequests"]["Max"] == org.limits.maximum
+    assert client.usage.calls == 5 and len(sleeps) == 1
+
+
+def test_a_401_straight_after_a_fresh_login_is_not_retried_forever(
+    client: SalesforceClient, org: Org
+) -> None:
+    client.limits()
+    org.faults.add({"kind": "invalid_session", "count": 50, "path": "/limits"})
+    with pytest.raises(ReauthRequired):
+        client.limits()
+    assert client.usage.calls == 3  # the 401, one renewal, the 401 again
 
 
 def test_budget_share_stops_calls_before_the_org_limit(http: TestClient, org: Org) -> None:

@@ -32,6 +32,9 @@ RETRIABLE_CODES = frozenset(
 _LIMIT_INFO = re.compile(r"api-usage=(\d+)/(\d+)")
 
 
+MAX_RENEWALS = 3  # session renewals within one call
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """Bounded exponential backoff with full jitter."""
@@ -134,7 +137,8 @@ class SalesforceClient:
         *,
         parse: bool,
     ) -> tuple[httpx.Response, Any]:
-        renewed = False
+        just_renewed = False  # a 401 straight after a fresh login is not worth a third try
+        renewals = 0
         attempt = 0
         while True:
             self._check_budget()
@@ -154,10 +158,14 @@ class SalesforceClient:
                 error = RetriableError(
                     "TRUNCATED_RESPONSE", f"unreadable body from {method} {path}"
                 )
-            if isinstance(error, ReauthRequired) and not renewed:
-                renewed = True
+            if isinstance(error, ReauthRequired) and not just_renewed and renewals < MAX_RENEWALS:
+                # Sessions expire at any time (another login, an admin, a timeout); a 401
+                # after a retried fault deserves a fresh session just like the first one.
+                just_renewed = True
+                renewals += 1
                 self._token = None
                 continue
+            just_renewed = False
             if isinstance(error, RetriableError) and attempt + 1 < self.retry.attempts:
                 self.usage.retries += 1
                 self.sleep(self.retry.delay(attempt, self._rng))
