@@ -16,6 +16,9 @@ LOCAL = "leadsync"  # edits made in leadsync (CLI, HTTP API, flows)
 SALESFORCE = "salesforce"  # values pulled by the sync: never written to the outbox
 
 
+_INSERT = insert(sync_changes)  # built once: one per edited field, so kept off the hot path
+
+
 @dataclass(frozen=True)
 class Change:
     id: int
@@ -41,18 +44,17 @@ def record_change(
     source: str,
     local_only: bool = False,
 ) -> None:
-    conn.execute(
-        insert(sync_changes).values(
-            entity=entity,
-            entity_id=entity_id,
-            field=field,
-            old=old,
-            new=new,
-            at=at,
-            source=source,
-            local_only=local_only,
-        )
-    )
+    values = {
+        "entity": entity,
+        "entity_id": entity_id,
+        "field": field,
+        "old": old,
+        "new": new,
+        "at": at,
+        "source": source,
+        "local_only": local_only,
+    }
+    conn.execute(_INSERT, values)
 
 
 def pending_changes(conn: Connection, *, limit: int = 10_000) -> list[Change]:

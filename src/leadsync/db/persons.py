@@ -25,6 +25,7 @@ from sqlalchemy import (
     Row,
     RowMapping,
     Select,
+    bindparam,
     case,
     func,
     insert,
@@ -75,6 +76,13 @@ def _person_select() -> Select[Any]:
     ).select_from(_FROM)
 
 
+# Built once: a statement object memoizes its cache key, so executing the same one again
+# skips rebuilding (and re-keying) a fifty-column join on every call.
+_BY_ID = _person_select().where(persons.c.id == bindparam("person_id"))
+_LOCK_BY_ID = select(persons).where(persons.c.id == bindparam("person_id")).with_for_update()
+_UPDATE_BY_ID = update(persons).where(persons.c.id == bindparam("_person_id"))
+
+
 def _to_json(row: Row[Any]) -> dict[str, Any]:
     values = row._mapping
     person: dict[str, Any] = {}
@@ -100,7 +108,7 @@ def _owner_hidden(spec: PersonField, values: RowMapping) -> bool:
 
 
 def get_person(conn: Connection, person_id: int) -> dict[str, Any]:
-    row = conn.execute(_person_select().where(persons.c.id == person_id)).first()
+    row = conn.execute(_BY_ID, {"person_id": person_id}).first()
     if row is None:
         raise PersonNotFound(person_id)
     return _to_json(row)
@@ -245,9 +253,7 @@ def update_person(
     at: dt.datetime,
 ) -> None:
     """Validate, write, and log each changed field (outbox row + Change Data Value)."""
-    person = conn.execute(
-        select(persons).where(persons.c.id == person_id).with_for_update()
-    ).first()
+    person = conn.execute(_LOCK_BY_ID, {"person_id": person_id}).first()
     if person is None:
         raise PersonNotFound(person_id)
     values = validate(conn, fields, person_id)
@@ -285,7 +291,7 @@ def _write_person(
     columns, custom = _split(new_values, "person")
     if custom:
         columns["custom"] = {**(person.custom or {}), **custom}
-    conn.execute(update(persons).where(persons.c.id == person.id).values(**columns, updated_at=at))
+    conn.execute(_UPDATE_BY_ID, {"_person_id": person.id, **columns, "updated_at": at})
     for target, (old, new) in changes.items():
         _log_change(
             conn,

@@ -8,18 +8,23 @@ on every person with a role, one activity per field that really moved.
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
-
-from sqlalchemy import Connection, delete, insert, select, update
 
 from ..db import activities as activity
 from ..db.changes import SALESFORCE
 from ..db.schema import opportunities, opportunity_roles
-from .objects import ReadPlan
 from .records import SfRecord
-from .related import moved_values, person_of, row_values, stored_values, unknown_reference
+from .related import (
+    ColumnsStore,
+    PageStore,
+    by_page,
+    changed,
+    index,
+    one_by_one,
+    persons_of,
+    rows_where,
+)
 from .related import values_of as read_values
 
 REMOVE_FROM_OPPORTUNITY = "Remove from Opportunity"
@@ -38,128 +43,118 @@ COLUMNS: Mapping[str, str] = {
 }
 
 
-def store_opportunity(conn: Connection, plan: ReadPlan, record: SfRecord, at: dt.datetime) -> str:
-    row = conn.execute(select(opportunities).where(opportunities.c.sfdc_id == record.id)).first()
-    if row is None and record.deleted:
-        return "skipped"  # deleted before leadsync ever saw it
-    values = read_values(record)
-    if row is None:
-        columns = row_values(opportunities, COLUMNS, values, {})
-        conn.execute(
-            insert(opportunities).values(
-                sfdc_id=record.id,
-                **columns,
-                sfdc_is_deleted=record.deleted,
-                created_at=at,
-                updated_at=at,
-            )
-        )
-        return "new"
-    moved = moved_values(stored_values(row, COLUMNS), values)
-    if not moved and record.deleted == row.sfdc_is_deleted:
-        return "skipped"  # a re-read, or a save that changed nothing leadsync keeps
-    columns = row_values(opportunities, COLUMNS, values, row.fields or {})
-    conn.execute(
-        update(opportunities)
-        .where(opportunities.c.id == row.id)
-        .values(**columns, sfdc_is_deleted=record.deleted, updated_at=at)
-    )
-    if moved:
-        _log_update(conn, row.id, record.id, values.get("Name", row.name), moved, at)
-    return "deleted" if record.deleted and not row.sfdc_is_deleted else "updated"
+class OpportunityStore(ColumnsStore):
+    table = opportunities
+    columns = COLUMNS
 
-
-def _log_update(
-    conn: Connection,
-    opportunity_id: int,
-    sfdc_id: str,
-    name: Any,
-    moved: Mapping[str, tuple[Any, Any]],
-    at: dt.datetime,
-) -> None:
-    people = list(
-        conn.scalars(
-            select(opportunity_roles.c.person_id)
-            .where(opportunity_roles.c.opportunity_id == opportunity_id)
-            .distinct()
-            .order_by(opportunity_roles.c.person_id)
+    def load(self, records: Sequence[SfRecord]) -> None:
+        super().load(records)
+        held = [row.id for row in self.rows.values()]
+        roles = rows_where(
+            self.conn, opportunity_roles, opportunity_roles.c.opportunity_id.in_, held
         )
-    )
-    for field, (old, new) in moved.items():
-        attributes = {
-            "opportunityId": sfdc_id,
-            "opportunityName": name,
-            "field": field,
-            "oldValue": old,
-            "newValue": new,
-            "source": SALESFORCE,
-        }
-        activity.add_activities(conn, people, activity.UPDATE_OPPORTUNITY, attributes, at)
+        self.people: dict[int, list[int]] = {}
+        for role in roles:
+            self.people.setdefault(role.opportunity_id, []).append(role.person_id)
+
+    def moved(self, row: Any, values: Mapping[str, Any], moved: Mapping[str, Any]) -> None:
+        people = sorted(set(self.people.get(row.id, [])))
+        for field, (old, new) in moved.items():
+            attributes = {
+                "opportunityId": row.sfdc_id,
+                "opportunityName": values.get("Name", row.name),
+                "field": field,
+                "oldValue": old,
+                "newValue": new,
+                "source": SALESFORCE,
+            }
+            for person_id in people:
+                self.writes.activity(person_id, activity.UPDATE_OPPORTUNITY, attributes)
 
 
 # -- Contact roles ----------------------------------------------------------------------------
 
 
-def store_role(conn: Connection, plan: ReadPlan, record: SfRecord, at: dt.datetime) -> str:
-    row = conn.execute(
-        select(opportunity_roles).where(opportunity_roles.c.sfdc_id == record.id)
-    ).first()
-    if record.deleted:
-        if row is None:
-            return "skipped"
-        conn.execute(delete(opportunity_roles).where(opportunity_roles.c.id == row.id))
-        _log_role(conn, REMOVE_FROM_OPPORTUNITY, row.person_id, row.opportunity_id, row, at)
-        return "deleted"
-    values = read_values(record)
-    opportunity_sfdc_id = values.get("OpportunityId")
-    opportunity = conn.execute(
-        select(opportunities.c.id).where(opportunities.c.sfdc_id == opportunity_sfdc_id)
-    ).first()
-    if opportunity is None:
-        return unknown_reference(
-            conn, record, "OpportunityId", opportunity_sfdc_id, "opportunity", at
+class RoleStore(PageStore):
+    def load(self, records: Sequence[SfRecord]) -> None:
+        table = opportunity_roles
+        found = rows_where(self.conn, table, table.c.sfdc_id.in_, [r.id for r in records])
+        self.rows = index(found, lambda row: row.sfdc_id)
+        values = [read_values(r) for r in records if not r.deleted]
+        named = rows_where(
+            self.conn,
+            opportunities,
+            opportunities.c.sfdc_id.in_,
+            [v["OpportunityId"] for v in values if v.get("OpportunityId")],
         )
-    contact_id = values.get("ContactId")
-    person_id = person_of(conn, str(contact_id)) if contact_id else None
-    if person_id is None:
-        return unknown_reference(conn, record, "ContactId", contact_id, "contact", at)
-    wanted = {
-        "opportunity_id": opportunity.id,
-        "person_id": person_id,
-        "role": values.get("Role", row.role if row else None),
-        "is_primary": bool(values.get("IsPrimary", row.is_primary if row else False)),
-    }
-    if row is None:
-        conn.execute(insert(opportunity_roles).values(sfdc_id=record.id, **wanted, updated_at=at))
-        _log_role(conn, activity.ADD_TO_OPPORTUNITY, person_id, opportunity.id, wanted, at)
-        return "new"
-    if all(row._mapping[key] == value for key, value in wanted.items()):
-        return "skipped"
-    conn.execute(
-        update(opportunity_roles)
-        .where(opportunity_roles.c.id == row.id)
-        .values(**wanted, updated_at=at)
-    )
-    if row.person_id != person_id:  # the role moved to another contact
-        _log_role(conn, REMOVE_FROM_OPPORTUNITY, row.person_id, row.opportunity_id, row, at)
-        _log_role(conn, activity.ADD_TO_OPPORTUNITY, person_id, opportunity.id, wanted, at)
-    return "updated"
+        held = {row.opportunity_id for row in self.rows.values()} - {row.id for row in named}
+        named += rows_where(self.conn, opportunities, opportunities.c.id.in_, held)
+        self.opportunities = index(named, lambda row: row.sfdc_id)
+        self.opportunity_rows = index(named, lambda row: row.id)
+        self.persons = persons_of(self.conn, (v.get("ContactId") for v in values))
+
+    def store_one(self, record: SfRecord) -> str | None:
+        row = self.rows.get(record.id)
+        if record.deleted:
+            outcome = self.delete_row(opportunity_roles, record, row, row and _key(row._mapping))
+            if row is not None and outcome == "deleted":
+                self._log(REMOVE_FROM_OPPORTUNITY, row.person_id, row.opportunity_id, row._mapping)
+            return outcome
+        values = read_values(record)
+        opportunity_sfdc_id = values.get("OpportunityId")
+        opportunity = self.opportunities.get(opportunity_sfdc_id)
+        if opportunity is None:
+            return self.unknown_reference(
+                record, "OpportunityId", opportunity_sfdc_id, "opportunity"
+            )
+        contact_id = values.get("ContactId")
+        person_id = self.persons.get(str(contact_id)) if contact_id else None
+        if person_id is None:
+            return self.unknown_reference(record, "ContactId", contact_id, "contact")
+        wanted = {
+            "opportunity_id": opportunity.id,
+            "person_id": person_id,
+            "role": values.get("Role", row.role if row else None),
+            "is_primary": bool(values.get("IsPrimary", row.is_primary if row else False)),
+        }
+        # The (opportunity, person, role) is unique too: a role moving onto the triple of
+        # another role of the page waits for that one.
+        held = _key(row._mapping) if row is not None else None
+        if not self.claim(("sfdc", record.id), _key(wanted), held):
+            return None
+        if row is None:
+            self.writes.insert(opportunity_roles, sfdc_id=record.id, **wanted, updated_at=self.at)
+            self._log(activity.ADD_TO_OPPORTUNITY, person_id, opportunity.id, wanted)
+            return "new"
+        if not changed(row, wanted):
+            return "skipped"
+        self.writes.update(opportunity_roles, row.id, **wanted, updated_at=self.at)
+        if row.person_id != person_id:  # the role moved to another contact
+            self._log(REMOVE_FROM_OPPORTUNITY, row.person_id, row.opportunity_id, row._mapping)
+            self._log(activity.ADD_TO_OPPORTUNITY, person_id, opportunity.id, wanted)
+        return "updated"
+
+    def _log(
+        self, type_: str, person_id: int, opportunity_id: int, role: Mapping[str, Any]
+    ) -> None:
+        opportunity = self.opportunity_rows[opportunity_id]
+        attributes = {
+            "opportunityId": opportunity.sfdc_id,
+            "opportunityName": opportunity.name,
+            "role": role["role"],
+            "isPrimary": bool(role["is_primary"]),
+            "stage": opportunity.stage_name,
+            "amount": opportunity.amount,
+            "source": SALESFORCE,
+        }
+        self.writes.activity(person_id, type_, attributes)
 
 
-def _log_role(
-    conn: Connection, type_: str, person_id: int, opportunity_id: int, role: Any, at: dt.datetime
-) -> None:
-    opportunity = conn.execute(
-        select(opportunities).where(opportunities.c.id == opportunity_id)
-    ).one()
-    values = role if isinstance(role, Mapping) else role._mapping
-    attributes = {
-        "opportunityId": opportunity.sfdc_id,
-        "opportunityName": opportunity.name,
-        "role": values["role"],
-        "isPrimary": bool(values["is_primary"]),
-        "stage": opportunity.stage_name,
-        "amount": opportunity.amount,
-        "source": SALESFORCE,
-    }
-    activity.add_activity(conn, person_id, type_, attributes, at)
+def _key(role: Mapping[str, Any]) -> tuple[Any, ...]:
+    return ("role", role["opportunity_id"], role["person_id"], role["role"])
+
+
+store_opportunities = by_page(OpportunityStore)
+store_opportunity = one_by_one(OpportunityStore)
+store_roles = by_page(RoleStore)
+store_role = one_by_one(RoleStore)

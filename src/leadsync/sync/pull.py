@@ -43,9 +43,11 @@ from .prefetch import prefetch
 from .queues import store_queue
 from .records import RowDecoder, SfRecord, decode
 from .related import reported
+from .related_pages import PAGE_STORES
 from .rules import FieldRules
 from .store import Counts, store_company, store_owner
 from .tasks import store_sfdc_activity
+from .updates import store_updates
 
 ORDER = ("SystemModstamp", "Id")
 # Leads before contacts in a cycle: a lead converted since the last cycle then claims its new
@@ -357,16 +359,27 @@ class Puller:
         at: dt.datetime,
         counts: Counts,
     ) -> list[str]:
-        """The fast path: leads and contacts new to leadsync (an initial copy's common case)
-        go in a few multi-row statements; other records are stored one at a time. A batch
+        """The fast path: plain updates of linked leads and contacts (a cycle's common case,
+        `updates.store_updates`) and records new to leadsync (an initial copy's) go in a few
+        multi-row statements; other records are stored one at a time. A batch
         with a Salesforce merge in it goes one at a time too: the merge can give a master
         read later in the batch a person (rare, and the batch path decides new records up
         front)."""
+        if read_plan.spec.kind in PAGE_STORES:  # related records: a page at a time
+            outcomes = PAGE_STORES[read_plan.spec.kind](conn, read_plan, batch, at)
+            for record in batch:
+                _report_problems(conn, record, at, counts)
+            return outcomes
         if read_plan.spec.kind is not Kind.PERSON or any(_merged(r) for r in batch):
             return [self._store_one(conn, read_plan, r, at, counts) for r in batch]
-        outcomes = store_persons(
-            conn, read_plan, batch, at, lambda r: _store_record(conn, read_plan, r, at)
+        updated = store_updates(conn, read_plan, batch, at)
+        rest = [r for n, r in enumerate(batch) if n not in updated]
+        others = iter(
+            store_persons(
+                conn, read_plan, rest, at, lambda r: _store_record(conn, read_plan, r, at)
+            )
         )
+        outcomes = [updated[n] if n in updated else next(others) for n in range(len(batch))]
         for record in batch:
             _report_problems(conn, record, at, counts)
         return outcomes

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from ..db import LeadDatabase, sync_state
 from ..db import activities as activity
@@ -331,13 +331,14 @@ class Pusher:
         failures: list[Failure] = []
         with self.db.transaction() as conn:
             succeeded: list[int] = []
+            updated: list[_Item] = []
             for item, outcome in zip(items, outcomes, strict=True):
                 if outcome is None or outcome.success:
                     sfdc_id = outcome.id if outcome is not None else None
                     if created:
                         link_created(conn, item, str(sfdc_id), at)
                     else:
-                        _move_baseline(conn, item, at)
+                        updated.append(item)
                     succeeded.append(item.person_id)
                     if announce:
                         _announce(conn, sfdc_object, item, sfdc_id, created, outcome, at)
@@ -345,6 +346,8 @@ class Pusher:
                     failure = _failure(sfdc_object, item, outcome)
                     record_failure(conn, failure, at=at, delays=self.settings.retry_delays)
                     failures.append(failure)
+            if updated:
+                _move_baseline(conn, updated, at)
             resolve_person_errors(conn, succeeded, at)
             ids = [change for item in items for change in item.changes]
             sync_state_mark(conn, ids, at)
@@ -402,26 +405,37 @@ def link_created(conn: Connection, item: _Item, sfdc_id: str, at: dt.datetime) -
     sync_state.save_link(conn, link, at=at)
 
 
-def _move_baseline(conn: Connection, item: _Item, at: dt.datetime) -> None:
-    if item.link is None:
-        return
-    if item.values:
-        baseline = {**item.link.baseline, **item.values}
-        link = Link(
-            item.link.sfdc_object,
-            item.link.sfdc_id,
-            "person",
-            item.person_id,
-            baseline,
-            item.link.sfdc_modstamp,
-        )
-        sync_state.save_link(conn, link, at=at)
-    if item.owner_id:
+def _move_baseline(conn: Connection, items: Sequence[_Item], at: dt.datetime) -> None:
+    """The pushed values become the baselines of a batch's updated records (one statement per
+    table for the whole batch)."""
+    links = [
+        {
+            "_object": item.link.sfdc_object,
+            "_sfdc_id": item.link.sfdc_id,
+            "entity": "person",
+            "entity_id": item.person_id,
+            "baseline": {**item.link.baseline, **item.values},
+            "sfdc_modstamp": item.link.sfdc_modstamp,
+            "updated_at": at,
+        }
+        for item in items
+        if item.link is not None and item.values
+    ]
+    if links:
         conn.execute(
-            update(persons)
-            .where(persons.c.id == item.person_id)
-            .values(sfdc_owner_id=item.owner_id, updated_at=at)
+            update(sync_links).where(
+                sync_links.c.sfdc_object == bindparam("_object"),
+                sync_links.c.sfdc_id == bindparam("_sfdc_id"),
+            ),
+            links,
         )
+    owners = [
+        {"_pid": item.person_id, "sfdc_owner_id": item.owner_id, "updated_at": at}
+        for item in items
+        if item.link is not None and item.owner_id
+    ]
+    if owners:
+        conn.execute(update(persons).where(persons.c.id == bindparam("_pid")), owners)
 
 
 def _announce(
