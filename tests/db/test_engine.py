@@ -38,3 +38,18 @@ def test_sqlite_runs_with_foreign_keys_and_wal(tmp_path: object) -> None:
     with LeadDatabase.open(f"sqlite:///{tmp_path}/x.db") as db, db.engine.connect() as conn:
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def test_analyze_gives_the_planner_statistics(database: LeadDatabase) -> None:
+    for n in range(50):
+        database.create_person({"email": f"p{n}@example.com", "lastName": f"P{n}"})
+    database.analyze()
+    with database.transaction() as conn:
+        if conn.dialect.name == "postgresql":
+            analyzed = conn.scalar(
+                text("SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'persons'")
+            )
+            assert analyzed is not None
+        else:
+            tables = conn.scalars(text("SELECT tbl FROM sqlite_stat1")).all()
+            assert "persons" in tables

@@ -121,6 +121,15 @@ class LeadDatabase:
         with self.engine.connect() as connection, connection.begin():
             yield connection
 
+    def analyze(self) -> None:
+        """Refresh the query planner's statistics (after a bulk load such as a copy)."""
+        with self.engine.connect() as conn, conn.begin():
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql("ANALYZE")
+            else:  # a sampled ANALYZE: bounded work even over millions of rows
+                conn.exec_driver_sql("PRAGMA analysis_limit = 1000")
+                conn.exec_driver_sql("ANALYZE")
+
     # -- Persons --------------------------------------------------------------------------
 
     def create_person(self, fields: Mapping[str, Any], *, source: str = LOCAL) -> dict[str, Any]:
