@@ -4,6 +4,7 @@ delete. One person per Salesforce record; a converted lead and its contact are o
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
@@ -12,7 +13,7 @@ from ..db import activities as activity
 from ..db import persons as person_api
 from ..db import sync_state
 from ..db.changes import SALESFORCE
-from ..db.schema import persons, sync_changes, sync_conflicts
+from ..db.schema import persons, sync_changes, sync_conflicts, sync_fields
 from ..db.sync_state import Link
 from .identity import merge_persons, merged_in_salesforce
 from .objects import ReadPlan
@@ -212,9 +213,13 @@ def _converted_lead(
     contact_link = sync_state.get_link(conn, "Contact", contact_id)
     target = _conversion_target(conn, plan, record, link, contact_link, at)
     if contact_link is None:
-        # The contact's values arrive when the contact is read; an empty baseline lets them
-        # all land on this person instead of creating a second one.
-        sync_state.save_link(conn, Link("Contact", contact_id, "person", target, {}, None), at=at)
+        # The contact's values arrive when the contact is read. Conversion copies the lead's
+        # fields onto the contact, so the lead's agreed values are the contact's baseline:
+        # a local edit still waiting to be pushed is then not overwritten by the copy of
+        # the old value, while fields Salesforce changed land as usual.
+        baseline = _contact_baseline(conn, plan, link.baseline if link is not None else {})
+        contact = Link("Contact", contact_id, "person", target, baseline, None)
+        sync_state.save_link(conn, contact, at=at)
     row = person_row(conn, target)
     save_link(conn, record, "person", target, at)
     if row.sfdc_type == "Contact" and row.sfdc_lead_id == record.id:
@@ -247,3 +252,22 @@ def _conversion_target(
     if link is not None:
         return link.entity_id
     return create_person(conn, plan, record, at, sfdc_type="Lead")
+
+
+def _contact_baseline(
+    conn: Connection, plan: ReadPlan, lead_baseline: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The lead's baseline under the Contact API names of the same person fields."""
+    contact_api: dict[str, str] = {}
+    for json_name, api_name in conn.execute(
+        select(sync_fields.c.json_name, sync_fields.c.api_name).where(
+            sync_fields.c.sfdc_object == "Contact", sync_fields.c.visible.is_(True)
+        )
+    ):
+        contact_api.setdefault(json_name, api_name)
+    baseline: dict[str, Any] = {}
+    for data in plan.data:
+        target = contact_api.get(data.name)
+        if target is not None and data.api_name in lead_baseline:
+            baseline[target] = lead_baseline[data.api_name]
+    return baseline
