@@ -176,7 +176,8 @@ def synced_objects(conn: Connection) -> list[str]:
     found = conn.scalars(
         select(sync_watermarks.c.sfdc_object).order_by(sync_watermarks.c.sfdc_object)
     )
-    return names + [name for name in found if name not in names]
+    # Names with a colon are leadsync's own cursors (no Salesforce object has one).
+    return names + [name for name in found if name not in names and ":" not in name]
 
 
 def _last_cycle(conn: Connection) -> dict[str, Any] | None:
@@ -368,6 +369,13 @@ def _mark_for_push(
             )
 
 
+def _whole_second(moment: dt.datetime | None) -> dt.datetime:
+    """SystemModstamp has whole seconds: a record changed in the watermark's own second may be
+    stamped before it and still be waiting (counted, at worst, once too often)."""
+    assert moment is not None
+    return moment.replace(microsecond=0)
+
+
 def salesforce_backlog(db: LeadDatabase, client: SalesforceClient) -> dict[str, int | None]:
     """Salesforce-side changes not pulled yet, per object (None: initial copy not done), in
     one `/composite` call of COUNT() queries after each object's watermark."""
@@ -388,7 +396,7 @@ def salesforce_backlog(db: LeadDatabase, client: SalesforceClient) -> dict[str, 
                 + urlencode(
                     {
                         "q": f"SELECT COUNT() FROM {soql.identifier(m.sfdc_object)} WHERE "
-                        f"SystemModstamp > {soql.datetime_literal(m.watermark)}"  # type: ignore[arg-type]
+                        f"SystemModstamp >= {soql.datetime_literal(_whole_second(m.watermark))}"
                     }
                 ),
                 "referenceId": m.sfdc_object,

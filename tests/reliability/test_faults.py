@@ -146,8 +146,8 @@ def edit_round(
 
 
 def create_round(db: LeadDatabase, round_no: int, count: int) -> list[int]:
-    """New local persons matching the auto-create condition. Each is edited once after its
-    creation: creating one writes no outbox row (the xfail test at the end of this module)."""
+    """New local persons matching the auto-create condition, each edited once after its
+    creation (a creation and a later edit both reach Salesforce, as one record)."""
     created = []
     for i in range(count):
         person = db.create_person(
@@ -286,11 +286,6 @@ def test_two_way_sync_converges_under_faults(
     run_scenario(org, http, database, sync_client, admin_client, sleeps, record_property, **size)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: db.create_person writes no outbox row, so a new person matching the push's "
-    "auto_create conditions is never pushed by the sync until it is edited",
-)
 def test_a_created_person_matching_auto_create_is_pushed_by_the_next_cycle(
     org: Org, database: LeadDatabase, sync_client: SalesforceClient
 ) -> None:

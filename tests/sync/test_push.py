@@ -235,6 +235,30 @@ def test_unlinked_persons_wait_for_an_action_unless_auto_create_matches(
     assert any_db.pending_changes() == []
 
 
+def test_new_persons_never_edited_are_scanned_once_by_auto_create(
+    org: Org,
+    sf_admin: ApiClient,
+    client: SalesforceClient,
+    any_db: LeadDatabase,
+    make_puller: PullerFactory,
+) -> None:
+    copied(org, any_db, make_puller)
+    quiet = any_db.create_person({"email": "quiet2@example.com", "lastName": "Quiet"})
+    hot = any_db.create_person({"email": "hot2@example.com", "lastName": "Hot", "leadScore": 90})
+    pusher = make_pusher(org, any_db, client, auto_create=(Condition("leadScore", ">=", 50),))
+    assert pusher.run().of("Lead").new == 1
+    assert any_db.get_person(hot["id"])["sfdcLeadId"]
+    assert any_db.get_person(quiet["id"])["sfdcId"] is None
+    later = any_db.create_person({"email": "later@example.com", "lastName": "L", "leadScore": 70})
+    used = org.limits.used
+    again = pusher.run()
+    assert again.of("Lead").new == 1  # only the person created since: the scan has a cursor
+    assert any_db.get_person(later["id"])["sfdcLeadId"]
+    assert org.limits.used - used == 1
+    quiet_found = sf_admin.query("SELECT Id FROM Lead WHERE Email = 'quiet2@example.com'")
+    assert quiet_found["totalSize"] == 0
+
+
 def test_a_missing_external_id_field_says_how_to_add_it(
     org: Org,
     client: SalesforceClient,

@@ -46,6 +46,10 @@ from .payload import PushFields, create_values, differing, push_fields
 from .rules import FieldRules
 from .store import Counts
 
+# Not a Salesforce object: the watermark row holding the auto-create scan's last person id.
+NEW_PERSONS_CURSOR = "leadsync:new-persons"
+NEW_PERSONS_PER_PUSH = 10_000
+
 PUSH = "Push updates"  # sync run operation
 QUEUE_PREFIX = "00G"  # Group ids: lead queues
 SUCCESS = "success"
@@ -112,6 +116,8 @@ class Pusher:
         self.clock = clock
         self.describe = DescribeCache(client)
         self._fields: dict[str, tuple[object, PushFields]] = {}
+        self._new_persons_cursor: int | None = None
+        self._new_ids: set[int] = set()
 
     # -- entry points -----------------------------------------------------------------------
 
@@ -140,6 +146,7 @@ class Pusher:
                 with self._run("Lead", counts):
                     self._push_creates(creates, counts)
             self._finish_idle(idle)
+            self._move_new_persons_cursor()
         finally:
             result.api_calls = self.client.usage.calls - before
         return result
@@ -194,7 +201,42 @@ class Pusher:
                 changes.setdefault(change[1], []).append(change[0])
             for person_id in due_retries(conn, now):
                 changes.setdefault(person_id, [])
+            for person_id in self._new_persons(conn):
+                changes.setdefault(person_id, [])
         return self._load(sorted(changes), changes)
+
+    def _new_persons(self, conn: Connection) -> list[int]:
+        """Unlinked persons created since the last push, for the `auto_create` rule. A new
+        person writes no outbox row (it is not an edit of a synced record), so without this
+        scan it would reach Salesforce only once edited. The cursor moves when the push has
+        run, so a crash before that scans the same persons again (upserts: no duplicate)."""
+        self._new_persons_cursor = None
+        self._new_ids = set()
+        if not self.settings.auto_create:
+            return []
+        after = int(sync_state.get_watermark(conn, NEW_PERSONS_CURSOR).copy_cursor or 0)
+        linked = select(sync_links.c.entity_id).where(sync_links.c.entity == "person")
+        found = [
+            int(person_id)
+            for person_id in conn.scalars(
+                select(persons.c.id)
+                .where(persons.c.id > after, persons.c.id.not_in(linked))
+                .order_by(persons.c.id)
+                .limit(NEW_PERSONS_PER_PUSH)
+            )
+        ]
+        if found:
+            self._new_persons_cursor = found[-1]
+        self._new_ids = set(found)
+        return found
+
+    def _move_new_persons_cursor(self) -> None:
+        if self._new_persons_cursor is None:
+            return
+        mark = sync_state.Watermark(NEW_PERSONS_CURSOR, None, str(self._new_persons_cursor), True)
+        with self.db.transaction() as conn:
+            sync_state.set_watermark(conn, mark, at=self.clock())
+        self._new_persons_cursor = None
 
     @staticmethod
     def _pending(conn: Connection) -> list[tuple[int, int]]:
@@ -220,6 +262,8 @@ class Pusher:
     def _should_create(self, item: _Item) -> bool:
         if item.person.get("sfdcIsDeleted") or item.person.get("sfdcId"):
             return False  # deleted in Salesforce, or held there without a link: not recreated
+        if item.person_id in self._new_ids and not item.changes:
+            return matches_all(self.settings.auto_create, item.person)  # only the new-person scan
         return matches_all(self.settings.auto_create, item.person) or not item.changes
 
     # -- updates ------------------------------------------------------------------------------
