@@ -33,6 +33,9 @@ def build(command_class: Any, group_class: Any) -> typer.Typer:
     person.command("activities", cls=command_class)(activities)
     person.command("sync-to-salesforce", cls=command_class)(sync_to_salesforce)
     person.command("convert", cls=command_class)(convert)
+    from . import cli_actions  # the other flow actions, in a module of their own
+
+    cli_actions.register(person, command_class)
     return person
 
 
@@ -170,7 +173,7 @@ def sync_to_salesforce(
 
     Example: leadsync person sync-to-salesforce 42 --owner 00G000000000001AAA
     """
-    person = _with_actions(
+    person = with_actions(
         "person sync-to-salesforce",
         config,
         lambda actions: actions.sync_person(person_id, owner_id=owner),
@@ -196,7 +199,7 @@ def convert(
 
     Example: leadsync person convert 42 --opportunity-name "Acme renewal"
     """
-    person = _with_actions(
+    person = with_actions(
         "person convert",
         config,
         lambda actions: actions.convert_person(
@@ -212,7 +215,7 @@ def convert(
     )
 
 
-def _with_actions(command: str, config: Path | None, call: Callable[[Any], Any]) -> Any:
+def with_actions(command: str, config: Path | None, call: Callable[[Any], Any]) -> Any:
     with _database(command, config) as (conf, db):
         try:
             from .sync.actions import Actions  # type: ignore[attr-defined,unused-ignore]
