@@ -57,6 +57,25 @@ def test_bulk_copy_above_the_threshold(
     assert isinstance(lead["unsubscribed"], bool)  # CSV text decoded by describe type
 
 
+def test_a_growing_copy_refreshes_planner_statistics_a_few_times(
+    org: Org,
+    sf_admin: ApiClient,
+    any_db: LeadDatabase,
+    make_puller: PullerFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seed_demo(org, records=400)
+    monkeypatch.setattr(pull_module, "ANALYZE_AFTER", 20)
+    refreshed: list[int] = []
+    real = any_db.analyze
+    monkeypatch.setattr(any_db, "analyze", lambda: (refreshed.append(1), real())[1])
+    make_puller(any_db, bulk_threshold=50, batch_size=25).run()
+    assert_copied(any_db, sf_admin)
+    # Per object: at 20, 80, 320, ... records stored, then once after it (400 leads: 4 times).
+    # Geometric, so far fewer than one per batch of 25 (about 70 batches in this org).
+    assert 4 <= len(refreshed) <= 40
+
+
 @pytest.mark.parametrize("order", ["contacts first", "leads first"])
 def test_converted_leads_are_one_person_in_either_order(
     org: Org,

@@ -69,7 +69,7 @@ CYCLE_ORDER = (
 )
 COMPOSITE_MAX = 25  # sub-requests per /composite call
 MAX_PAGE = 2_000
-ANALYZE_AFTER = 5_000  # records copied into an object before its statistics are refreshed
+ANALYZE_AFTER = 20_000  # records copied into an object before its statistics are refreshed
 BULK_PAGE = 10_000  # rows per Bulk result page: a page is parsed in memory at once
 COPY, PULL = "Initial copy", "Pull updates"  # sync run operations
 
@@ -181,6 +181,7 @@ class Puller:
         with self._run(read_plan.name, COPY, counts), fewer_collections():
             total = self._count(read_plan.name, where)
             stored = 0
+            next_analyze = ANALYZE_AFTER
             if self.progress is not None:
                 self.progress(read_plan.name, stored, total)
             # The next batch is fetched and decoded while this one is stored.
@@ -190,6 +191,11 @@ class Puller:
                     cursor = Watermark(read_plan.name, last.modstamp, last.id, False)
                     self._store_batch(read_plan, batch, cursor, counts)
                     stored += len(batch)
+                    if stored >= next_analyze:
+                        # The copy's own link lookups also need statistics as the tables
+                        # grow (PostgreSQL): refreshed at geometric steps, so a few times.
+                        self.db.analyze()
+                        next_analyze *= 4
                     if self.on_batch is not None:
                         self.on_batch(read_plan.name, number)
                     if self.progress is not None:
