@@ -45,6 +45,7 @@ from .records import RowDecoder, SfRecord, decode
 from .related import reported
 from .related_pages import PAGE_STORES
 from .rules import FieldRules
+from .runs import save_run
 from .store import Counts, store_company, store_owner
 from .tasks import store_sfdc_activity
 from .updates import store_updates
@@ -322,18 +323,16 @@ class Puller:
         status: str,
         message: str | None,
     ) -> None:
-        numbers = {key: getattr(counts, key) for key in sync_state.RUN_COUNTS}
-        with self.db.transaction() as conn:
-            run_id = sync_state.start_run(conn, name, operation, at=started)
-            sync_state.finish_run(
-                conn,
-                run_id,
-                status,
-                at=self.db.clock(),
-                counts=numbers,
-                api_calls=self.client.usage.calls - calls,
-                message=message,
-            )
+        save_run(
+            self.db,
+            name,
+            operation,
+            started=started,
+            counts=counts,
+            api_calls=self.client.usage.calls - calls,
+            status=status,
+            message=message,
+        )
 
     # -- storing ------------------------------------------------------------------------------
 

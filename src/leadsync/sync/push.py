@@ -44,6 +44,7 @@ from .failures import Failure, due_retries, record_failure, resolve_person_error
 from .objects import EXTERNAL_ID
 from .payload import PushFields, create_values, differing, push_fields
 from .rules import FieldRules
+from .runs import save_run
 from .store import Counts
 
 # Not a Salesforce object: the watermark row holding the auto-create scan's last person id.
@@ -415,18 +416,16 @@ class Pusher:
             status, message = "Failed", str(exc)[:1000]
             raise
         finally:
-            numbers = {key: getattr(counts, key) for key in sync_state.RUN_COUNTS}
-            with self.db.transaction() as conn:
-                run_id = sync_state.start_run(conn, name, PUSH, at=started)
-                sync_state.finish_run(
-                    conn,
-                    run_id,
-                    status,
-                    at=self.db.clock(),
-                    counts=numbers,
-                    api_calls=self.client.usage.calls - calls,
-                    message=message,
-                )
+            save_run(
+                self.db,
+                name,
+                PUSH,
+                started=started,
+                counts=counts,
+                api_calls=self.client.usage.calls - calls,
+                status=status,
+                message=message,
+            )
 
 
 # -- helpers (module level so tests can inject faults at the database edge) -------------------
