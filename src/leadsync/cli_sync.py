@@ -43,6 +43,9 @@ def sync(
 
     Example: leadsync sync --once
     """
+    from rich.console import Console
+
+    from .cli_progress import copy_progress
     from .runner import LoopOptions, Runner, StopFlag, stop_on_signals
 
     conf = settings("sync", config)
@@ -62,7 +65,12 @@ def sync(
         try:
             stop = StopFlag()
             runner = Runner(db, client, conf, options, stop=stop)
-            with stop_on_signals(stop):
+            # Bars for a person at a terminal; logs and pipes get the one-line-per-object log.
+            bars = Console(stderr=True)
+            with (
+                stop_on_signals(stop),
+                copy_progress(runner.syncer.puller, bars, enabled=bars.is_terminal),
+            ):
                 code = runner.run()
         finally:
             client.http.close()

@@ -18,8 +18,8 @@ from typing import Any
 
 import httpx
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from .cli_progress import copy_progress
 from .db import LeadDatabase
 from .db.types import utcnow
 from .emulator.org import Org
@@ -113,24 +113,8 @@ def _client(url: str, username: str, http: httpx.Client) -> SalesforceClient:
 
 
 def initial_copy(tour: Tour) -> None:
-    with Progress(
-        TextColumn("  copying {task.description:<24}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=tour.out,
-        transient=not tour.out.is_terminal,
-    ) as bar:
-        tasks: dict[str, Any] = {}
-
-        def progress(name: str, stored: int, total: int | None) -> None:
-            if name not in tasks:
-                tasks[name] = bar.add_task(name, total=total)
-            bar.update(tasks[name], completed=stored, total=total)
-
-        tour.syncer.puller.progress = progress
+    with copy_progress(tour.syncer.puller, tour.out, enabled=tour.out.is_terminal):
         result = tour.cycle()
-        tour.syncer.puller.progress = None
     copied = {r.object: r.new for r in result.objects if r.new}
     people = tour.db.find_persons()
     leads = sum(p["sfdcType"] == "Lead" for p in people)
