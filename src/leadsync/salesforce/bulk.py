@@ -69,7 +69,7 @@ def query_pages(
     )
     job_id = str(job["id"])
     try:
-        _wait(client, job_id, poll_interval)
+        wait_for_job(client, job_id, poll_interval)
         locator: str | None = None
         while True:
             params = {"maxRecords": str(page_size)}
@@ -87,17 +87,21 @@ def query_pages(
         client.request("DELETE", f"jobs/query/{job_id}")
 
 
-def _wait(client: SalesforceClient, job_id: str, poll_interval: float) -> None:
+def wait_for_job(
+    client: SalesforceClient, job_id: str, poll_interval: float, *, kind: str = "query"
+) -> None:
+    """Poll a Bulk 2.0 job (`kind` "query" or "ingest") until it completes, backing off to
+    MAX_POLL_INTERVAL; a failed or aborted job is a FatalSalesforceError."""
     delay = poll_interval
     while True:
-        info: dict[str, Any] = client.request_json("GET", f"jobs/query/{job_id}")
+        info: dict[str, Any] = client.request_json("GET", f"jobs/{kind}/{job_id}")
         state = info.get("state")
         if state == "JobComplete":
             return
         if state in TERMINAL_STATES:
             raise FatalSalesforceError(
                 "BULK_JOB_FAILED",
-                f"bulk query job {job_id} ended {state}: "
+                f"bulk {kind} job {job_id} ended {state}: "
                 f"{info.get('errorMessage') or 'no reason given'}",
             )
         client.sleep(delay)

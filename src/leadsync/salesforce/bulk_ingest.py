@@ -12,12 +12,11 @@ import io
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..errors import FatalSalesforceError
+from .bulk import wait_for_job
 from .client import SalesforceClient
 from .collections import RecordResult
 
 NULL = "#N/A"  # Bulk 2.0's "set this field to null"
-_TERMINAL = frozenset({"JobComplete", "Failed", "Aborted"})
 
 
 def ingest(
@@ -50,7 +49,7 @@ def ingest(
         headers={"Content-Type": "text/csv"},
     )
     client.request_json("PATCH", f"jobs/ingest/{job_id}", json={"state": "UploadComplete"})
-    _wait(client, job_id, poll_interval)
+    wait_for_job(client, job_id, poll_interval, kind="ingest")
     by_key: dict[str, RecordResult] = {}
     for row in _rows(client, job_id, "successfulResults"):
         result = RecordResult(row.get("sf__Id") or None, True, row.get("sf__Created") == "true")
@@ -82,23 +81,6 @@ def _cell(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-
-
-def _wait(client: SalesforceClient, job_id: str, poll_interval: float) -> None:
-    delay = poll_interval
-    while True:
-        info: dict[str, Any] = client.request_json("GET", f"jobs/ingest/{job_id}")
-        state = info.get("state")
-        if state == "JobComplete":
-            return
-        if state in _TERMINAL:
-            raise FatalSalesforceError(
-                "BULK_JOB_FAILED",
-                f"bulk ingest job {job_id} ended {state}: "
-                f"{info.get('errorMessage') or 'no reason given'}",
-            )
-        client.sleep(delay)
-        delay = min(delay * 2, 5.0)
 
 
 def _rows(client: SalesforceClient, job_id: str, kind: str) -> list[dict[str, str]]:
