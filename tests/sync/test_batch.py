@@ -53,7 +53,7 @@ def test_new_records_are_stored_in_order_and_others_one_at_a_time(
             calls.append(record.id)
             return store_person(conn, READ, record, AT)
 
-        outcomes = store_persons(conn, READ, batch, AT, one_at_a_time)
+        outcomes = store_persons(conn, READ, batch, AT, one_at_a_time, linked=set())
     assert outcomes == ["new", "new", "skipped", "skipped"]
     assert calls == [full.id]
     with any_db.transaction() as conn:
@@ -79,7 +79,7 @@ def test_batched_rows_equal_the_rows_of_one_at_a_time(any_db: LeadDatabase) -> N
     }
     batched, single = lead(1, values), lead(2, values)
     with any_db.transaction() as conn:
-        assert store_persons(conn, READ, [batched], AT, lambda r: "unexpected") == ["new"]
+        assert store_persons(conn, READ, [batched], AT, lambda r: "unexpected", set()) == ["new"]
         store_person(conn, READ, single, AT)
     with any_db.transaction() as conn:
         people = conn.execute(select(persons).order_by(persons.c.id)).all()

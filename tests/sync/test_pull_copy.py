@@ -143,3 +143,32 @@ def test_a_crash_mid_copy_resumes_without_starting_over(
     assert result.of("Lead").read == leads - 30  # resumed after the 3 stored batches
     assert result.of("Contact").read == 0  # finished before the crash: not read again
     assert_copied(sqlite_db, sf_admin)
+
+
+def test_a_record_read_twice_in_one_fresh_copy_is_still_one_person(
+    org: Org,
+    sf_admin: ApiClient,
+    any_db: LeadDatabase,
+    make_puller: PullerFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A fresh copy skips the link lookups; were Salesforce to return a record twice, the
+    # links' unique key sends that batch to the record-by-record path, which finds the link.
+    seed_demo(org, records=60)
+    real = pull_module.Puller._copy_batches
+
+    def with_a_repeat(self: pull_module.Puller, read_plan, where, total):  # type: ignore[no-untyped-def]
+        first: list[object] = []
+        for number, batch in enumerate(real(self, read_plan, where, total)):
+            if read_plan.name == "Lead" and number == 0:
+                first = batch[:1]
+            if read_plan.name == "Lead" and number == 1:
+                batch = [*batch, *first]  # the first lead comes again
+            yield batch
+
+    monkeypatch.setattr(pull_module.Puller, "_copy_batches", with_a_repeat)
+    result = make_puller(any_db, bulk_threshold=0, batch_size=10).run()
+    leads = total(sf_admin, "SELECT COUNT() FROM Lead")
+    assert result.of("Lead").read == leads + 1
+    assert result.of("Lead").failed == 0
+    assert_copied(any_db, sf_admin)  # exactly one person per record

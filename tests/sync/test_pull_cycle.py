@@ -287,10 +287,10 @@ def test_a_record_that_cannot_be_stored_is_reported_and_the_rest_goes_on(
 
     real_page = pull_module.store_updates
 
-    def refuse_page(conn: Any, plan: Any, batch: list[Any], at: Any) -> dict[int, str]:
+    def refuse_page(conn: Any, plan: Any, batch: list[Any], at: Any, links: Any) -> dict[int, str]:
         if any(record.id == bad for record in batch):  # the page-at-a-time path refuses it too
             raise ValidationError("title", "refused by the test", record_id=None)
-        return real_page(conn, plan, batch, at)
+        return real_page(conn, plan, batch, at, links)
 
     monkeypatch.setattr(pull_module, "store_person", refuse_one)
     monkeypatch.setattr(pull_module, "store_updates", refuse_page)

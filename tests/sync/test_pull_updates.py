@@ -127,8 +127,8 @@ def _spy(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     stored: list[str] = []
     real = pull_module.store_updates
 
-    def spy(conn: Any, plan: Any, batch: list[SfRecord], at: Any) -> dict[int, str]:
-        outcomes = real(conn, plan, batch, at)
+    def spy(conn: Any, plan: Any, batch: list[SfRecord], at: Any, links: Any) -> dict[int, str]:
+        outcomes = real(conn, plan, batch, at, links)
         stored.extend(batch[n].id for n, outcome in outcomes.items() if outcome != "skipped")
         return outcomes
 

@@ -177,6 +177,13 @@ def get_link(conn: Connection, sfdc_object: str, sfdc_id: str) -> Link | None:
     )
 
 
+def has_links(conn: Connection, sfdc_object: str) -> bool:
+    """Whether any record of `sfdc_object` is linked yet (an initial copy starting afresh
+    has none, and can skip looking its records up)."""
+    query = select(sync_links.c.id).where(sync_links.c.sfdc_object == sfdc_object).limit(1)
+    return conn.scalar(query) is not None
+
+
 def links_of(conn: Connection, entity: str, entity_id: int) -> list[Link]:
     rows = conn.execute(
         select(sync_links)

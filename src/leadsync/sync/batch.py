@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -136,10 +136,11 @@ def store_persons(
     batch: list[SfRecord],
     at: dt.datetime,
     store_one: StoreOne,
+    linked: Collection[str],
 ) -> list[str]:
     """Store a batch of one person object; returns each record's run count, in batch order.
-    Call it inside `LeadDatabase.transaction()`: on SQLite the new ids rely on its write lock."""
-    linked = _linked_ids(conn, plan.name, [r.id for r in batch])
+    `linked` holds the ids of the batch that have a link already. Call it inside
+    `LeadDatabase.transaction()`: on SQLite the new ids rely on its write lock."""
     pending = _Pending(
         plan, at, _Layout.of(conn, plan, at), account_companies=_account_companies(conn, batch)
     )
@@ -164,16 +165,6 @@ def store_persons(
 
 def _is_conversion(record: SfRecord) -> bool:
     return record.object == "Lead" and bool(record.sync.get("ConvertedContactId"))
-
-
-def _linked_ids(conn: Connection, sfdc_object: str, ids: list[str]) -> set[str]:
-    """The ids of the batch that already have a link (one query)."""
-    if not ids:
-        return set()
-    query = select(sync_links.c.sfdc_id).where(
-        sync_links.c.sfdc_object == sfdc_object, sync_links.c.sfdc_id.in_(ids)
-    )
-    return set(conn.scalars(query))
 
 
 def _account_companies(conn: Connection, batch: Iterable[SfRecord]) -> dict[str, int]:

@@ -48,7 +48,7 @@ from .rules import FieldRules
 from .runs import save_run
 from .store import Counts, store_company, store_owner
 from .tasks import store_sfdc_activity
-from .updates import store_updates
+from .updates import load_links, store_updates
 
 ORDER = ("SystemModstamp", "Id")
 # Leads before contacts in a cycle: a lead converted since the last cycle then claims its new
@@ -178,6 +178,11 @@ class Puller:
         started = self.clock()
         with self.db.transaction() as conn:
             mark = sync_state.get_watermark(conn, read_plan.name)
+            # Nothing of this object stored yet: no record of the copy can have a link, so
+            # the batches skip looking them up. (One query's results hold each record once;
+            # were one repeated, the links' unique key would send its batch to the
+            # record-by-record path, which looks it up.)
+            fresh = not sync_state.has_links(conn, read_plan.name)
         where = _after_cursor(mark)
         with self._run(read_plan.name, COPY, counts), fewer_collections():
             total = self._count(read_plan.name, where)
@@ -190,7 +195,7 @@ class Puller:
                 for number, batch in enumerate(batches, start=1):
                     last = batch[-1]
                     cursor = Watermark(read_plan.name, last.modstamp, last.id, False)
-                    self._store_batch(read_plan, batch, cursor, counts)
+                    self._store_batch(read_plan, batch, cursor, counts, fresh=fresh)
                     stored += len(batch)
                     if stored >= next_analyze:
                         # The copy's own link lookups also need statistics as the tables
@@ -337,7 +342,13 @@ class Puller:
     # -- storing ------------------------------------------------------------------------------
 
     def _store_batch(
-        self, read_plan: ReadPlan, batch: list[SfRecord], mark: Watermark, counts: Counts
+        self,
+        read_plan: ReadPlan,
+        batch: list[SfRecord],
+        mark: Watermark,
+        counts: Counts,
+        *,
+        fresh: bool = False,
     ) -> None:
         """Store a batch and move the object's watermark/cursor, in one transaction.
 
@@ -350,7 +361,7 @@ class Puller:
         reported = len(counts.problems)
         try:
             with self.db.transaction() as conn:
-                outcomes = self._store_all(conn, read_plan, batch, at, counts)
+                outcomes = self._store_all(conn, read_plan, batch, at, counts, fresh=fresh)
                 sync_state.set_watermark(conn, mark, at=at)
         except (SQLAlchemyError, LeadsyncError):
             del counts.problems[reported:]  # reported again by the record-by-record pass
@@ -368,13 +379,15 @@ class Puller:
         batch: list[SfRecord],
         at: dt.datetime,
         counts: Counts,
+        *,
+        fresh: bool,
     ) -> list[str]:
         """The fast path: plain updates of linked leads and contacts (a cycle's common case,
         `updates.store_updates`) and records new to leadsync (an initial copy's) go in a few
         multi-row statements; other records are stored one at a time. A batch
         with a Salesforce merge in it goes one at a time too: the merge can give a master
         read later in the batch a person (rare, and the batch path decides new records up
-        front)."""
+        front). `fresh`: no record of the object has a link yet (an initial copy's start)."""
         if read_plan.spec.kind in PAGE_STORES:  # related records: a page at a time
             outcomes = PAGE_STORES[read_plan.spec.kind](conn, read_plan, batch, at)
             for record in batch:
@@ -382,11 +395,17 @@ class Puller:
             return outcomes
         if read_plan.spec.kind is not Kind.PERSON or any(_merged(r) for r in batch):
             return [self._store_one(conn, read_plan, r, at, counts) for r in batch]
-        updated = store_updates(conn, read_plan, batch, at)
+        links = {} if fresh else load_links(conn, read_plan.name, [r.id for r in batch])
+        updated = store_updates(conn, read_plan, batch, at, links)
         rest = [r for n, r in enumerate(batch) if n not in updated]
         others = iter(
             store_persons(
-                conn, read_plan, rest, at, lambda r: _store_record(conn, read_plan, r, at)
+                conn,
+                read_plan,
+                rest,
+                at,
+                lambda r: _store_record(conn, read_plan, r, at),
+                linked=links.keys(),
             )
         )
         outcomes = [updated[n] if n in updated else next(others) for n in range(len(batch))]

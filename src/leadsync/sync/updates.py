@@ -64,11 +64,15 @@ class _Page:
 
 
 def store_updates(
-    conn: Connection, plan: ReadPlan, batch: Sequence[SfRecord], at: dt.datetime
+    conn: Connection,
+    plan: ReadPlan,
+    batch: Sequence[SfRecord],
+    at: dt.datetime,
+    links: Mapping[str, Link],
 ) -> dict[int, str]:
     """Store the page's plain updates (and re-reads of stored versions); returns {position
-    in the batch: run count} of the records stored. The others are the caller's to store."""
-    links = _links(conn, plan.name, [r.id for r in batch])
+    in the batch: run count} of the records stored. The others are the caller's to store.
+    `links` are the batch's links by Salesforce id (`load_links`)."""
     outcomes: dict[int, str] = {}
     todo: list[tuple[int, SfRecord, Link]] = []
     for position, record in enumerate(batch):
@@ -102,7 +106,8 @@ def _chunks(ids: Sequence[Any]) -> Iterator[list[Any]]:
         yield list(ids[start : start + CHUNK])
 
 
-def _links(conn: Connection, sfdc_object: str, ids: list[str]) -> dict[str, Link]:
+def load_links(conn: Connection, sfdc_object: str, ids: list[str]) -> dict[str, Link]:
+    """The links of these records, by Salesforce id (one query per `CHUNK` ids)."""
     found: dict[str, Link] = {}
     for chunk in _chunks(ids):
         query = select(sync_links).where(
