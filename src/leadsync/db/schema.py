@@ -133,7 +133,11 @@ persons = Table(
     CheckConstraint("sfdc_type IN ('Lead', 'Contact')", name="sfdc_type"),
 )
 # Emails are looked up case-insensitively; several persons may share one (as in Salesforce).
-Index("ix_persons_email_lower", func.lower(persons.c.email))
+persons_email_index = Index("ix_persons_email_lower", func.lower(persons.c.email))
+# Indexes a large initial copy drops and builds again at its end: emails arrive in no order,
+# so each batch would rewrite pages all over this index (at a million persons, a third of
+# the copy's time); built once from the finished table, it costs a sort.
+COPY_DEFERRED_INDEXES = (persons_email_index,)
 
 activities = Table(
     "activities",

@@ -61,14 +61,15 @@ def persons_of(conn: Connection, sfdc_ids: Iterable[Any]) -> dict[str, int]:
     found: dict[str, int] = {}
     wanted = {str(i) for i in sfdc_ids if i}
     for chunk in chunks(sorted(wanted)):
+        # The entity is checked here, not in SQL: with `entity = 'person'` in the WHERE,
+        # SQLite's sampled statistics made it scan every person's link through the
+        # (entity, entity_id) index instead of seeking each id (seconds per chunk at 1M).
         rows = conn.execute(
-            select(sync_links.c.sfdc_id, sync_links.c.entity_id).where(
-                sync_links.c.sfdc_object.in_(PERSON_OBJECTS),
-                sync_links.c.sfdc_id.in_(chunk),
-                sync_links.c.entity == "person",
+            select(sync_links.c.sfdc_id, sync_links.c.entity_id, sync_links.c.entity).where(
+                sync_links.c.sfdc_object.in_(PERSON_OBJECTS), sync_links.c.sfdc_id.in_(chunk)
             )
         )
-        found.update((row.sfdc_id, int(row.entity_id)) for row in rows)
+        found.update((row.sfdc_id, int(row.entity_id)) for row in rows if row.entity == "person")
     return found
 
 
