@@ -9,13 +9,12 @@ indexed row and skips the rest by scanning record ends. Memory stays flat whatev
 from __future__ import annotations
 
 import io
-import itertools
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
-from . import query
+from . import bulk_csv, query
 from .bulk import (
     DELIMITERS,
     LINE_ENDINGS,
@@ -125,39 +124,37 @@ def _run(registry: JobRegistry, job: QueryJob, compiled: query.CompiledQuery) ->
     org = registry.org
     if not job.set_state("InProgress", org.clock.now()):
         return
+    delimiter = DELIMITERS[job.column_delimiter]
+    line_ending = LINE_ENDINGS[job.line_ending]
     header_buffer = io.StringIO()
     csv_writer(header_buffer, job.column_delimiter, job.line_ending).writerow(compiled.csv_header())
     job.header = header_buffer.getvalue().encode("utf-8")
     conn = org.store.snapshot()
     try:
         conn.execute("BEGIN")
-        completed = _write_rows(job, compiled.iter_csv_rows(conn))
+        chunks = bulk_csv.csv_chunks(compiled, conn, delimiter, line_ending, INDEX_STRIDE)
+        completed = _write_rows(job, chunks)
     finally:
         conn.close()
     if completed:
         job.set_state("JobComplete", org.clock.now())
 
 
-def _write_rows(job: QueryJob, rows: Iterator[list[str]]) -> bool:
-    """Write all rows to the result file, noting where every `INDEX_STRIDE`-th row starts;
-    False when the job was aborted meanwhile.
+def _write_rows(job: QueryJob, chunks: Iterator[bulk_csv.Chunk]) -> bool:
+    """Write all rows to the result file, noting where every `INDEX_STRIDE`-th row starts
+    (each chunk but the last holds that many rows); False when the job was aborted meanwhile.
 
     `offsets`, `size` and `processed` are final before the job turns JobComplete, and pages
     are only served from a complete job, so readers never see a file still being written."""
     with job.create_file(job.data_path) as raw:
-        # newline="" keeps the dialect's own line endings; flushed at each indexed row.
-        text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
-        writer = csv_writer(text, job.column_delimiter, job.line_ending)
-        while chunk := list(itertools.islice(rows, INDEX_STRIDE)):
+        position = 0
+        for count, text in chunks:
             if job.aborted:
                 return False
-            text.flush()
-            job.offsets.append(raw.tell())
-            writer.writerows(chunk)
-            job.processed += len(chunk)
-        text.flush()
-        job.size = raw.tell()
-        text.detach()
+            job.offsets.append(position)
+            position += raw.write(text.encode("utf-8"))
+            job.processed += count
+        job.size = position
     return True
 
 

@@ -99,23 +99,33 @@ class CompiledQuery:
     def iter_csv_rows(self, conn: sqlite3.Connection) -> Iterator[list[Any]]:
         """Rows as CSV cells. Cells that are already text (or None, which the csv module
         writes as an empty cell) pass through untouched: only booleans, datetimes and
-        numbers are converted, which keeps a million-row export cheap."""
+        numbers are converted. The general path: Bulk jobs mostly render whole chunks of
+        text in SQLite instead (`bulk_csv`), falling back to these cells where they must."""
         if self.count_only:
             return
-        columns = self.plan.csv_columns
-        picks = [index if index >= 0 else None for _, index, _ in columns]
-        fixes = [
-            (position, _csv_cell(definition))
-            for position, (_, index, definition) in enumerate(columns)
-            if index >= 0 and definition is not None and definition.type in _CONVERTED_CSV_TYPES
-        ]
+        cells = self.csv_cells()
         cursor = self.execute(conn)
         while rows := cursor.fetchmany(2000):
             for row in rows:
-                cells = [None if pick is None else row[pick] for pick in picks]
-                for position, convert in fixes:
-                    cells[position] = convert(cells[position])
-                yield cells
+                yield cells(row)
+
+    def csv_cells(self) -> Callable[[Row], list[Any]]:
+        """Row of `execute` -> its CSV cells (see `iter_csv_rows`)."""
+        columns = self.plan.csv_columns
+        picks = [index if index >= 0 else None for _, index, _ in columns]
+        fixes = [
+            (position, csv_cell(definition))
+            for position, (_, index, definition) in enumerate(columns)
+            if index >= 0 and is_converted(definition)
+        ]
+
+        def cells(row: Row) -> list[Any]:
+            values = [None if pick is None else row[pick] for pick in picks]
+            for position, convert in fixes:
+                values[position] = convert(values[position])
+            return values
+
+        return cells
 
 
 _CONVERTED_CSV_TYPES = frozenset({"boolean", "datetime", "double", "currency", "percent"})
@@ -129,7 +139,13 @@ def _run(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> sqlite3.C
         raise QueryError("MALFORMED_QUERY", f"Query is too complex: {exc}") from None
 
 
-def _csv_cell(definition: FieldDef | None) -> Callable[[Any], str]:
+def is_converted(definition: FieldDef | None) -> bool:
+    """Whether a stored value of this field needs converting to be a CSV cell (others are
+    written as the csv module writes them)."""
+    return definition is not None and definition.type in _CONVERTED_CSV_TYPES
+
+
+def csv_cell(definition: FieldDef | None) -> Callable[[Any], str]:
     if definition is None:
         return lambda _value: ""
     if definition.type == "datetime":

@@ -17,6 +17,7 @@ from typing import Any
 
 from .ids import make_id
 from .schema import FieldDef, Schema, SObjectDef
+from .values import note_text_with_nul
 
 _COLUMN_TYPES = {
     "boolean": "INTEGER",
@@ -44,10 +45,15 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def column_affinity(definition: FieldDef) -> str:
+    """The SQLite type of the field's column: a TEXT column holds only text or NULL."""
+    return _COLUMN_TYPES.get(definition.type, "TEXT")
+
+
 def column_sql(definition: FieldDef) -> str:
     if definition.name == "Id":
         return '"Id" TEXT PRIMARY KEY'
-    sql_type = _COLUMN_TYPES.get(definition.type, "TEXT")
+    sql_type = column_affinity(definition)
     collate = " COLLATE NOCASE" if definition.is_text else ""
     return f"{quote(definition.name)} {sql_type}{collate}"
 
@@ -96,6 +102,8 @@ class Store:
             handle, path = tempfile.mkstemp(prefix="leadsync-emulator-", suffix=".db")
             os.close(handle)
         assert path is not None
+        if not self._temporary and os.path.exists(path) and os.path.getsize(path) > 0:
+            note_text_with_nul()  # an org file from before: its text is not vouched for
         self.path = path
         self.schema = schema
         self._write_lock = threading.RLock()

@@ -36,6 +36,25 @@ EMAIL_PATTERN = re.compile(
 )
 
 
+# Set once any text value with a NUL character went into storage in this process (see
+# `text_with_nul_stored`); a list so the flag is shared without a `global` statement.
+_stored_nul = [False]
+
+
+def text_with_nul_stored() -> bool:
+    """Whether a text value holding NUL may be stored: SQLite's printf() ends a string at
+    NUL, so the Bulk CSV fast path (`bulk_csv`) cannot render such text and stands aside.
+    Every text value comes through `to_db` (seeds write plain text), so until one with NUL
+    did, none is stored."""
+    return _stored_nul[0]
+
+
+def note_text_with_nul() -> None:
+    """Text with NUL may be stored (a value just written, or an org file written by another
+    process, which this one cannot vouch for)."""
+    _stored_nul[0] = True
+
+
 def parse_datetime(text: str) -> int | None:
     """Epoch seconds for an ISO 8601 datetime (Z, +hh:mm, +hhmm or none), else None."""
     match = _DATETIME.match(text.strip())
@@ -112,6 +131,8 @@ def to_db(definition: FieldDef, value: Any) -> Any:
         text = value if isinstance(value, str) else _number_text(value)
         if kind == "time":
             return _time_to_db(definition, text)
+        if "\x00" in text:
+            note_text_with_nul()
         return text
     if kind in ("id", "reference"):
         if not isinstance(value, str):

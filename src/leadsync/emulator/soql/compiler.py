@@ -281,14 +281,9 @@ class Compiler:
         group = Frag(" GROUP BY " + ", ".join(group_sql)) if group_sql else Frag("")
         table = f"{quote(obj.name)} AS {self.root.aliases[0]}"
         columns = ", ".join(self._columns) or "1"
-        select = (
-            Frag(f"SELECT {columns} FROM {table}{self.joins(filter_only=False)}")
-            + where
-            + group
-            + having
-            + order
-            + limit
-        )
+        source = f"{table}{self.joins(filter_only=False)}"
+        tail = Frag(f" FROM {source}") + where + group + having + order + limit
+        select = Frag(f"SELECT {columns}") + tail
         if aggregate:
             count = Frag("SELECT COUNT(*) FROM (") + select + Frag(")")
         else:
@@ -303,6 +298,10 @@ class Compiler:
             aggregate=aggregate,
             uses_compound_fields=compound,
             has_subquery=self.has_subquery,
+            columns=tuple(self._columns),
+            tail=tail,
+            source=source,
+            root_alias=self.root.aliases[0],
         )
 
     def _is_count_only(self, query: nodes.Query) -> bool:

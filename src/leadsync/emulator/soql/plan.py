@@ -81,3 +81,10 @@ class Plan:
     uses_compound_fields: bool = False
     has_subquery: bool = False
     id_index: int = 0
+    # The select list's SQL by column, and the statement after it (" FROM ..." with its
+    # parameters): other renderings of the same rows (Bulk CSV) select their own list.
+    columns: tuple[str, ...] = ()
+    tail: Frag = field(default_factory=lambda: Frag(""))
+    # The root table with its joins and its alias: one row of the result looked up by rowid.
+    source: str = ""
+    root_alias: str = ""
