@@ -1,7 +1,9 @@
 """What the side-by-side benchmarks share: the emulator in its own process, the machine and the
-versions, running a measured child process, and the leadsync worker.
+versions, running a measured child process, the leadsync worker, and edits on both sides with
+their sample check (push_bench uses those too).
 
-The leadsync side runs in a child process of its own (`python -m bench.common copy|cycles ...`)
+The leadsync side runs in a child process of its own (`python -m bench.common copy|cycles|
+converge ...`)
 so that its peak memory is its own (`wait4`'s `ru_maxrss`), as is the tap's. API calls are read
 from the emulator's limit counter through `/_emulator/status`, which is itself never counted.
 """
@@ -26,9 +28,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import httpx
+
+if TYPE_CHECKING:  # leadsync is imported in the worker only, where it is measured
+    from leadsync.db import LeadDatabase
+    from leadsync.salesforce.client import SalesforceClient
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CLIENT_ID = "leadsync"
@@ -249,19 +255,126 @@ def worker_copy(url: str, db_path: str) -> dict[str, Any]:
 
 def _change_leads(url: str, http: httpx.Client, count: int, tag: str) -> None:
     """Edit `count` leads as the admin, in collections of 200, as a user's edits arrive."""
+    admin = _client(url, ADMIN_USER, http)
+    edit_in_salesforce(admin, unconverted_lead_ids(admin, count), f"Bench {tag}")
+
+
+# -- edits on both sides and their check (also used by push_bench) ------------------------------
+
+
+def unconverted_lead_ids(admin: SalesforceClient, count: int) -> list[str]:
+    """The first `count` unconverted leads by Id (converted ones cannot be edited)."""
+    soql = f"SELECT Id FROM Lead WHERE IsConverted = false ORDER BY Id LIMIT {count}"
+    return [str(r["Id"]) for r in admin.query(soql)]
+
+
+def remote_value(tag: str, number: int) -> str:
+    """The Title the `number`th lead edited in Salesforce gets."""
+    return f"{tag} {number}"
+
+
+def local_value(tag: str, number: int) -> str:
+    """The City the `number`th person edited locally gets (keep tags short: 40 characters)."""
+    return f"{tag} {number}"
+
+
+def edit_in_salesforce(admin: SalesforceClient, ids: list[str], tag: str) -> None:
+    """Set each lead's Title as the admin, in collections of 200, as a user's edits arrive."""
     from leadsync.salesforce import collections
 
-    admin = _client(url, ADMIN_USER, http)
-    ids = [
-        r["Id"]
-        for r in admin.query(
-            f"SELECT Id FROM Lead WHERE IsConverted = false ORDER BY Id LIMIT {count}"
-        )
-    ]
-    updates = [{"Id": i, "Title": f"Bench {tag} {n}"} for n, i in enumerate(ids)]
+    updates = [{"Id": i, "Title": remote_value(tag, n)} for n, i in enumerate(ids)]
     failed = [r for r in collections.update(admin, "Lead", updates) if not r.success]
     if failed:
-        raise RuntimeError(f"{len(failed)} of {count} lead updates failed: {failed[0]}")
+        raise RuntimeError(f"{len(failed)} of {len(ids)} lead updates failed: {failed[0]}")
+
+
+def local_persons(db: LeadDatabase, count: int, exclude: set[str]) -> list[tuple[int, str]]:
+    """(person id, lead Id) of `count` persons linked to leads not in `exclude`, read a page at
+    a time so that only ids are kept (a million-person org has no room for every row)."""
+    found: list[tuple[int, str]] = []
+    offset, page = 0, 5_000
+    while len(found) < count:
+        persons = db.find_persons(sfdcType="Lead", limit=page, offset=offset)
+        found += [
+            (int(p["id"]), str(p["sfdcLeadId"]))
+            for p in persons
+            if p["sfdcLeadId"] and p["sfdcLeadId"] not in exclude
+        ]
+        if len(persons) < page:
+            break
+        offset += page
+    return found[:count]
+
+
+def edit_locally(db: LeadDatabase, persons: list[tuple[int, str]], tag: str) -> None:
+    """Set each person's City through `update_person`. A bulk local edit (an import, a flow over
+    a list) is many update_person calls in one transaction: a commit per 1,000 edits here."""
+    for start in range(0, len(persons), 1000):
+        with db.transaction():
+            for n, (person_id, _) in enumerate(persons[start : start + 1000], start=start):
+                db.update_person(person_id, {"city": local_value(tag, n)})
+
+
+def _sample(count: int, size: int) -> list[int]:
+    """`size` indexes spread evenly over range(count) (all of them if fewer)."""
+    step = max(1, count // size)
+    return list(range(0, count, step))[:size]
+
+
+def _read_back(admin: SalesforceClient, ids: list[str], field: str) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for start in range(0, len(ids), 100):  # keeps each query's URL short
+        quoted = ", ".join(f"'{i}'" for i in ids[start : start + 100])
+        for record in admin.query(f"SELECT Id, {field} FROM Lead WHERE Id IN ({quoted})"):
+            values[str(record["Id"])] = record[field]
+    return values
+
+
+def _side(
+    expected: list[str], salesforce: list[Any], local: list[Any], ids: list[str]
+) -> dict[str, Any]:
+    differ = [
+        f"{i}: Salesforce {sf!r}, local {here!r}, expected {want!r}"
+        for i, want, sf, here in zip(ids, expected, salesforce, local, strict=True)
+        if not sf == here == want
+    ]
+    return {"checked": len(ids), "differ": len(differ), "examples": differ[:3]}
+
+
+def check_sample(
+    db: LeadDatabase,
+    admin: SalesforceClient,
+    remote: list[str],
+    local: list[tuple[int, str]],
+    *,
+    remote_tag: str,
+    local_tag: str,
+    size: int = 200,
+) -> dict[str, Any]:
+    """Both sides agree on a sample of each side's edits: the Salesforce value, read back as
+    the admin, equals the local value and the value that was written (so an edit lost on both
+    sides is a mismatch too). "pulled": Salesforce edits; "pushed": local edits."""
+    pulled_at = _sample(len(remote), size)
+    pulled_ids = [remote[n] for n in pulled_at]
+    titles = _read_back(admin, pulled_ids, "Title")
+    here = [(db.find_persons(sfdcLeadId=i) or [{}])[0].get("title") for i in pulled_ids]
+    pushed_at = _sample(len(local), size)
+    pushed = [local[n] for n in pushed_at]
+    cities = _read_back(admin, [lead for _, lead in pushed], "City")
+    return {
+        "pulled": _side(
+            [remote_value(remote_tag, n) for n in pulled_at],
+            [titles.get(i) for i in pulled_ids],
+            here,
+            pulled_ids,
+        ),
+        "pushed": _side(
+            [local_value(local_tag, n) for n in pushed_at],
+            [cities.get(lead) for _, lead in pushed],
+            [db.get_person(person)["city"] for person, _ in pushed],
+            [lead for _, lead in pushed],
+        ),
+    }
 
 
 def _measured(url: str, http: httpx.Client, work: Callable[[], Any]) -> tuple[Any, float, int]:
@@ -329,6 +442,107 @@ def _push_rows(
         return {"pending": f"push failed: {type(exc).__name__}: {str(exc)[:200]}"}
 
 
+# -- two-way convergence ------------------------------------------------------------------------
+
+MAX_CYCLES = 3  # cycles run at most; if the last still had work, it did not converge
+SAMPLE = 200  # edits checked on each side
+
+
+def _cycle_figures(result: Any, seconds: float, calls: int) -> dict[str, Any]:
+    """What one `Syncer.run_cycle` did: records it wrote on each side and whether it had work.
+    Skipped records (the look-back window re-read, the push's own echo) are no work."""
+    pulled = pushed = failed = 0
+    for report in result.objects:
+        done = report.new + report.updated + report.deleted
+        if report.operation == "Push updates":
+            pushed += done
+        else:
+            pulled += done
+        failed += report.failed
+    return {
+        "seconds": seconds,
+        "api_calls": calls,
+        "status": result.status,
+        "message": result.message,
+        "pulled": pulled,
+        "pushed": pushed,
+        "failed": failed,
+        "work": bool(pulled or pushed or failed) or result.status != "Succeeded",
+    }
+
+
+def _cycles_until_idle(url: str, http: httpx.Client, syncer: Any) -> list[dict[str, Any]]:
+    """Cycles until one has nothing left to do (that idle one included), at most MAX_CYCLES."""
+    cycles: list[dict[str, Any]] = []
+    while len(cycles) < MAX_CYCLES:
+        result, seconds, calls = _measured(url, http, syncer.run_cycle)
+        cycles.append(_cycle_figures(result, seconds, calls))
+        if not cycles[-1]["work"] or result.status != "Succeeded":
+            break
+    return cycles
+
+
+def _converge(
+    url: str, http: httpx.Client, db: LeadDatabase, syncer: Any, edits: int
+) -> dict[str, Any]:
+    """`edits` leads edited in Salesforce and `edits` other persons locally, then cycles until
+    both sides agree; checked on a sample of each side."""
+    admin = _client(url, ADMIN_USER, http)
+    row: dict[str, Any] = {"edits": edits}
+    remote = unconverted_lead_ids(admin, edits)
+    local = local_persons(db, edits, set(remote))
+    row["edited"] = {"salesforce": len(remote), "local": len(local)}
+    if min(len(remote), len(local)) < edits:
+        row["error"] = f"only {len(remote):,} + {len(local):,} leads to edit"
+        return row
+    remote_tag, local_tag = f"Conv {edits} SF", f"Conv {edits} local"
+    _, row["salesforce_edit_seconds"], _ = _measured(
+        url, http, functools.partial(edit_in_salesforce, admin, remote, remote_tag)
+    )
+    _, row["local_edit_seconds"], _ = _measured(
+        url, http, functools.partial(edit_locally, db, local, local_tag)
+    )
+    time.sleep(1.1)  # the edits' SystemModstamp is behind the next cycle's start
+    cycles = _cycles_until_idle(url, http, syncer)
+    working = [c for c in cycles if c["work"]]
+    row["cycles"] = cycles
+    row["converged"] = not cycles[-1]["work"]
+    row["seconds"] = sum(c["seconds"] for c in working)
+    row["api_calls"] = sum(c["api_calls"] for c in working)
+    row["check"] = check_sample(
+        db, admin, remote, local, remote_tag=remote_tag, local_tag=local_tag, size=SAMPLE
+    )
+    problems = [c["message"] or c["status"] for c in cycles if c["status"] != "Succeeded"]
+    problems += [f"{c['failed']} records failed" for c in cycles if c["failed"]]
+    if not row["converged"]:
+        problems.append(f"still changing after {len(cycles)} cycles")
+    for side in ("pulled", "pushed"):
+        if row["check"][side]["differ"]:
+            problems.append(f"{side}: {row['check'][side]['differ']} of the sample differ")
+    if problems:
+        row["error"] = "; ".join(problems)
+    return row
+
+
+def worker_converge(url: str, db_path: str, edits: list[int]) -> dict[str, Any]:
+    """Two-way convergence over a copied database, per edit count on each side."""
+    from leadsync.db import LeadDatabase
+    from leadsync.sync.cycle import Syncer
+
+    with httpx.Client(timeout=600) as http, LeadDatabase.open(f"sqlite:///{db_path}") as db:
+        # One long-running syncer, as the runner keeps: its describes are cached by the warm-up
+        # cycles, which also settle what earlier benchmarks left to pull or push.
+        syncer = Syncer(db, _client(url, SYNC_USER, http))
+        warm_up = _cycles_until_idle(url, http, syncer)
+        rows = []
+        for count in edits:
+            try:
+                rows.append(_converge(url, http, db, syncer, count))
+            except Exception as exc:  # a failed size is a figure to report, not a lost run
+                rows.append({"edits": count, "error": f"{type(exc).__name__}: {str(exc)[:300]}"})
+    return {"warm_up": warm_up, "rows": rows, "peak_rss_mb": _self_peak_mb()}
+
+
 def run_worker(
     mode: str, url: str, db_path: Path, changes: list[int] | None = None
 ) -> dict[str, Any]:
@@ -351,16 +565,18 @@ def run_worker(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="leadsync benchmark worker (internal)")
-    parser.add_argument("mode", choices=["copy", "cycles"])
+    parser.add_argument("mode", choices=["copy", "cycles", "converge"])
     parser.add_argument("--url", required=True)
     parser.add_argument("--db", required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--changes", default="")
     args = parser.parse_args(argv)
+    changes = [int(c) for c in args.changes.split(",") if c]
     if args.mode == "copy":
         result = worker_copy(args.url, args.db)
+    elif args.mode == "converge":
+        result = worker_converge(args.url, args.db, changes)
     else:
-        changes = [int(c) for c in args.changes.split(",") if c]
         result = worker_cycles(args.url, args.db, changes)
     Path(args.out).write_text(json.dumps(result))
     return 0

@@ -26,21 +26,22 @@ from pathlib import Path
 import httpx
 
 from leadsync.db import LeadDatabase
-from leadsync.salesforce import collections
 from leadsync.salesforce.client import SalesforceClient
 from leadsync.sync import Puller
 from leadsync.sync.push import Pusher, PushSettings
 
+from .common import (
+    check_sample,
+    edit_in_salesforce,
+    edit_locally,
+    local_persons,
+    unconverted_lead_ids,
+)
 from .pull_bench import _credentials, database, emulator
 
 
 def _client(url: str, username: str) -> SalesforceClient:
     return SalesforceClient(_credentials(url, username), http=httpx.Client(timeout=300))
-
-
-def _lead_ids(client: SalesforceClient, count: int) -> list[str]:
-    soql = f"SELECT Id FROM Lead WHERE IsConverted = false ORDER BY Id LIMIT {count}"
-    return [str(r["Id"]) for r in client.query(soql)]
 
 
 @contextmanager
@@ -73,22 +74,16 @@ def run(kind: str, url: str, args: argparse.Namespace) -> None:
         print(f"  copy of the org: {spent[0]:.1f} s (CPU {spent[1]:.1f} s)")
         pusher = Pusher(db, sync, settings=PushSettings(bulk_threshold=args.bulk_threshold))
         persons = db.find_persons(sfdcType="Lead", limit=2 * args.edits + args.latency_samples)
-        remote_ids = _lead_ids(admin, 2 * args.edits + args.latency_samples)
-        remote = remote_ids[: args.edits]
-        local = [p for p in persons if p["sfdcLeadId"] not in set(remote)][: args.edits]
-        began = time.perf_counter()
+        remote = unconverted_lead_ids(admin, args.edits)
+        local = local_persons(db, args.edits, set(remote))
         # Values of this run's own (the org is shared by --database both): a value equal to
         # the baseline is no change to pull.
-        records = [{"Id": i, "Title": f"SF title {kind} {n}"} for n, i in enumerate(remote)]
-        collections.update(admin, "Lead", records)
+        remote_tag, local_tag = f"SF title {kind}", f"Local city {kind}"
+        began = time.perf_counter()
+        edit_in_salesforce(admin, remote, remote_tag)
         print(f"  {len(remote):,} Salesforce edits: {time.perf_counter() - began:.1f} s")
-        # A bulk local edit (an import, a flow over a list) is many update_person calls in
-        # one transaction: a commit per 1,000 edits here.
         with _timed("edits", profile) as spent:
-            for start in range(0, len(local), 1000):
-                with db.transaction():
-                    for n, person in enumerate(local[start : start + 1000], start=start):
-                        db.update_person(person["id"], {"city": f"Local city {kind} {n}"})
+            edit_locally(db, local, local_tag)
         print(f"  {len(local):,} local edits: {spent[0]:.1f} s (CPU {spent[1]:.1f} s)")
         time.sleep(1.1)  # the edits' SystemModstamp is behind the next cycle's start
         calls = sync.usage.calls
@@ -103,31 +98,17 @@ def run(kind: str, url: str, args: argparse.Namespace) -> None:
             f"{push_spent[0]:.2f} s, CPU {push_spent[1]:.2f} s, {pushed.of('Lead').updated:,} "
             f"leads sent); {sync.usage.calls - calls} API calls  [goal <= 15 s]"
         )
-        _check(db, admin, remote, local, kind)
-        _latency(db, pusher, [p for p in persons if p not in local][-args.latency_samples :])
-
-
-def _check(
-    db: LeadDatabase,
-    admin: SalesforceClient,
-    remote: list[str],
-    local: list[dict[str, object]],
-    kind: str,
-) -> None:
-    sample = local[:: max(1, len(local) // 50)]
-    ids = ", ".join(f"'{p['sfdcLeadId']}'" for p in sample)
-    found = {
-        r["Id"]: r["City"] for r in admin.query(f"SELECT Id, City FROM Lead WHERE Id IN ({ids})")
-    }
-    pushed_ok = all(
-        found[str(p["sfdcLeadId"])] == db.get_person(int(str(p["id"])))["city"] for p in sample
-    )
-    pulled_ok = all(
-        db.find_persons(sfdcLeadId=i)[0]["title"] == f"SF title {kind} {n}"
-        for n, i in enumerate(remote)
-        if n % max(1, len(remote) // 50) == 0
-    )
-    print(f"  both sides agree on the samples: pushed {pushed_ok}, pulled {pulled_ok}")
+        check = check_sample(db, admin, remote, local, remote_tag=remote_tag, local_tag=local_tag)
+        agree = {side: check[side]["checked"] - check[side]["differ"] for side in check}
+        print(
+            f"  both sides agree on the samples: pushed {agree['pushed']}/"
+            f"{check['pushed']['checked']}, pulled {agree['pulled']}/{check['pulled']['checked']}"
+        )
+        for example in check["pushed"]["examples"] + check["pulled"]["examples"]:
+            print(f"    differs: {example}")
+        edited = {person for person, _ in local}
+        latency = [p for p in persons if p["id"] not in edited][-args.latency_samples :]
+        _latency(db, pusher, latency)
 
 
 def _latency(db: LeadDatabase, pusher: Pusher, persons: list[dict[str, object]]) -> None:

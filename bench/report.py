@@ -272,15 +272,82 @@ def size_section(meta: dict[str, Any], sizes: list[dict[str, Any]]) -> list[str]
         idle, changed = _pull_row(size, 0), _pull_row(size, step)
         if idle is None or changed is None:
             continue
-        persons = sum(
-            counts["read"]
-            for name, counts in size["leadsync_copy"]["by_object"].items()
-            if name in ("Lead", "Contact")
-        )
+        persons = persons_in(size["leadsync_copy"])
         lines.append(
             f"| {_n(persons)} | {idle['seconds']:.2f} | {idle['api_calls']} | {_n(idle['read'])} "
             f"| {changed['seconds']:.2f} | {changed['api_calls']} | {_n(changed['read'])} |"
         )
+    return [*lines, "", _footer(meta), ""]
+
+
+def persons_in(copy: dict[str, Any]) -> int:
+    """Persons the initial copy stored: its leads and contacts."""
+    return sum(
+        counts["read"] for name, counts in copy["by_object"].items() if name in ("Lead", "Contact")
+    )
+
+
+def _check_cell(check: dict[str, Any] | None) -> str:
+    if not check:
+        return "-"
+    cells = []
+    for side, label in (("pulled", "SF edits"), ("pushed", "local edits")):
+        figures = check[side]
+        agree = figures["checked"] - figures["differ"]
+        cell = f"{label} {agree}/{figures['checked']} agree"
+        cells.append(cell if not figures["differ"] else f"**{cell}**")
+    return ", ".join(cells)
+
+
+def _convergence_row(persons: int, row: dict[str, Any]) -> str:
+    edits = _n(row["edits"])
+    if "seconds" not in row:  # nothing edited, or the worker failed before cycling
+        return f"| {_n(persons)} | {edits} | error: {row.get('error', '-')} | | | | | |"
+    cycles = row["cycles"]
+    seconds = f"{row['seconds']:.1f}"
+    if not row["converged"]:
+        seconds = f"not converged ({seconds})"
+    check = _check_cell(row.get("check"))
+    if "error" in row:
+        check = f"{check}; **error: {row['error']}**"
+    idle = cycles[-1] if not cycles[-1]["work"] else None
+    confirm = f"{idle['seconds']:.1f} s, {idle['api_calls']} calls" if idle else "-"
+    return (
+        f"| {_n(persons)} | {edits} | {seconds} | {sum(c['work'] for c in cycles)} "
+        f"| {row['api_calls']} | {_rate(2 * row['edits'], row['seconds'])} | {check} "
+        f"| {confirm} |"
+    )
+
+
+def convergence_section(meta: dict[str, Any], sizes: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "## Two-way convergence",
+        "",
+        "After the cycles above, on the same database: E leads edited in Salesforce (Title, by "
+        "the admin in collections of 200; those calls are not counted) and E other persons "
+        "edited locally (City, `update_person`, a commit per 1,000), for each E with 2 E <= the "
+        "org's persons. Then leadsync runs cycles as the runner does (`Syncer.run_cycle`: pull, "
+        "then push) until a cycle has nothing left to do, at most 3. Wall seconds, cycles and "
+        "API calls are those of the cycles that did work; records/s is 2 E over those seconds. "
+        "The last column is the cycle that found nothing left: it still pages through the "
+        "look-back window, which holds the edits and the push's own writes, and skips them. "
+        "The check reads a sample of each side's edits (200, or all if fewer) back from "
+        "Salesforce as the admin and from the lead database: both must hold the value written. "
+        "A cycle that fails, work left after 3 cycles or a sample that differs is shown as an "
+        "error in the row.",
+        "",
+        "| persons in org | edits a side | wall s to converge | cycles | API calls | records/s "
+        "| sample check | confirming idle cycle |",
+        "|---:|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for size in sizes:
+        persons = persons_in(size["leadsync_copy"])
+        convergence = size.get("convergence") or {}
+        for row in convergence.get("rows", []):
+            lines.append(_convergence_row(persons, row))
+        if not convergence.get("rows"):
+            reason = convergence.get("error") or convergence.get("skipped") or "not run"
+            lines.append(f"| {_n(persons)} | - | {reason} | | | | | |")
     return [*lines, "", _footer(meta), ""]
 
 
@@ -305,6 +372,7 @@ def render(results: dict[str, Any]) -> str:
     lines += copy_section(meta, sizes)
     lines += economy_section(meta, sizes)
     lines += size_section(meta, sizes)
+    lines += convergence_section(meta, sizes)
     lines += reproduce_section(meta)
     lines += [
         "<details><summary>Raw figures (JSON)</summary>",

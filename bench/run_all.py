@@ -6,8 +6,11 @@
 For each org size: the emulator is seeded in its own process; leadsync copies it into a fresh
 SQLite database (a child process); unmodified tap-salesforce copies it (REST; BULK where the
 org serves Bulk 1.0); then leadsync runs an idle cycle and cycles with 1,000 and 10,000
-changed leads, and pushes through `sync/push.py` when it exists. Nothing here asserts on a
-duration; the report gives figures and ratios measured in the same run.
+changed leads, and pushes through `sync/push.py` when it exists; then two-way convergence:
+E leads edited in Salesforce and E other persons locally, cycles until both sides agree, for
+each E of `--convergence` (default 1,000, 10,000, 100,000) with 2 E <= the org's persons.
+Nothing here asserts on a duration; the report gives figures and ratios measured in the same
+run.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from bench import common, report, tap_bench
 QUICK_SIZES = [10_000]
 FULL_SIZES = [10_000, 100_000, 1_000_000]
 CHANGES = [1_000, 10_000]
+CONVERGENCE = [1_000, 10_000, 100_000]  # edits on each side
 
 
 def log(message: str) -> None:
@@ -34,7 +38,12 @@ def log(message: str) -> None:
 
 
 def run_size(
-    records: int, changes: list[int], tap: Path | None, tap_skip: str, workdir: Path
+    records: int,
+    changes: list[int],
+    tap: Path | None,
+    tap_skip: str,
+    workdir: Path,
+    convergence: list[int] = CONVERGENCE,
 ) -> dict[str, Any]:
     # Other work on the machine slows every tool alike; the load is shown with the figures.
     size: dict[str, Any] = {"records": records, "load_before": os.getloadavg()[0]}
@@ -67,10 +76,29 @@ def run_size(
         except RuntimeError as exc:
             size["cycles"] = {"pull": [], "push": {}, "error": _first_line(exc)}
             log(f"  cycles failed: {exc}")
+        size["convergence"] = _convergence(server.url, db, convergence, size["leadsync_copy"])
         size["emulator"]["peak_rss_mb"] = server.peak_rss_mb()
         db.unlink(missing_ok=True)
     size["load_after"] = os.getloadavg()[0]
     return size
+
+
+def _convergence(url: str, db: Path, edits: list[int], copy: dict[str, Any]) -> dict[str, Any]:
+    """Two-way convergence for each edit count whose both sides fit in the org."""
+    persons = report.persons_in(copy)
+    fitting = [e for e in edits if 2 * e <= persons]
+    if not fitting:
+        return {"rows": [], "skipped": f"no edit count of {edits} fits twice in {persons:,}"}
+    try:
+        result = common.run_worker("converge", url, db, fitting)
+    except RuntimeError as exc:
+        log(f"  convergence failed: {exc}")
+        return {"rows": [], "error": _first_line(exc)}
+    for row in result["rows"]:
+        seconds = row.get("seconds")
+        figures = f"{seconds:.1f} s, {row['api_calls']} calls" if seconds is not None else ""
+        log(f"  convergence, {row['edits']:,} a side: {figures} {row.get('error', '')}".rstrip())
+    return result
 
 
 def _first_line(exc: BaseException) -> str:
@@ -90,6 +118,7 @@ def run(
     sizes: list[int],
     *,
     changes: list[int] = CHANGES,
+    convergence: list[int] = CONVERGENCE,
     tap: str = "auto",
     tap_max: int | None = None,
     command: str = "",
@@ -106,6 +135,7 @@ def run(
             "versions": common.versions(),
             "tap_version": tap_bench.tap_version() if executable else "not run",
             "changes": changes,
+            "convergence": convergence,
         },
         "sizes": [],
     }
@@ -113,7 +143,9 @@ def run(
         for records in sizes:
             use_tap = executable if tap_max is None or records <= tap_max else None
             reason = skip if executable is None else f"not run: over --tap-max {tap_max}"
-            results["sizes"].append(run_size(records, changes, use_tap, reason, Path(tmp)))
+            results["sizes"].append(
+                run_size(records, changes, use_tap, reason, Path(tmp), convergence)
+            )
     results["meta"]["seconds"] = time.perf_counter() - started
     return results
 
@@ -131,17 +163,27 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="auto: install tap-salesforce if needed; existing: only if installed; no: skip",
     )
     parser.add_argument("--tap-max", type=int, help="skip the tap on orgs larger than this")
+    parser.add_argument(
+        "--convergence",
+        help="comma-separated edits on each side for two-way convergence "
+        "(default 1000,10000,100000; each runs where twice it fits in the org's persons)",
+    )
     return parser.parse_args(argv)
+
+
+def _counts(text: str) -> list[int]:
+    return [int(c.replace("_", "")) for c in text.split(",") if c.strip()]
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.sizes:
-        sizes = [int(s.replace("_", "")) for s in args.sizes.split(",")]
-    else:
-        sizes = QUICK_SIZES if args.quick else FULL_SIZES
+    default_sizes = QUICK_SIZES if args.quick else FULL_SIZES
+    sizes = _counts(args.sizes) if args.sizes else default_sizes
+    convergence = _counts(args.convergence) if args.convergence else CONVERGENCE
     command = shlex.join([".venv/bin/python", "-m", "bench.run_all", *sys.argv[1:]])
-    results = run(sizes, tap=args.tap, tap_max=args.tap_max, command=command)
+    results = run(
+        sizes, convergence=convergence, tap=args.tap, tap_max=args.tap_max, command=command
+    )
     text = report.render(results)
     Path(args.out).write_text(text)
     if args.json:

@@ -83,7 +83,7 @@ def status(
     salesforce: bool = typer.Option(
         False,
         "--salesforce",
-        help="Also count the Salesforce-side changes waiting to be pulled (one API call).",
+        help="Also count the Salesforce-side changes waiting to be pulled (a call per 5 objects).",
     ),
     config: Path | None = CONFIG_OPTION,
 ) -> None:

@@ -378,17 +378,18 @@ def _whole_second(moment: dt.datetime | None) -> dt.datetime:
 
 def salesforce_backlog(db: LeadDatabase, client: SalesforceClient) -> dict[str, int | None]:
     """Salesforce-side changes not pulled yet, per object (None: initial copy not done), in
-    one `/composite` call of COUNT() queries after each object's watermark."""
+    `/composite` calls of COUNT() queries after each object's watermark (five a call)."""
     from urllib.parse import urlencode
 
     from .salesforce import soql
+    from .salesforce.client import COMPOSITE_QUERIES
 
     with db.transaction() as conn:
         marks = [sync_state.get_watermark(conn, name) for name in synced_objects(conn)]
     counts: dict[str, int | None] = {m.sfdc_object: None for m in marks}
     ready = [m for m in marks if m.copy_done and m.watermark is not None]
-    for start in range(0, len(ready), 25):
-        chunk = ready[start : start + 25]
+    for start in range(0, len(ready), COMPOSITE_QUERIES):
+        chunk = ready[start : start + COMPOSITE_QUERIES]
         subrequests = [
             {
                 "method": "GET",

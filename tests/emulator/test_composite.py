@@ -333,6 +333,94 @@ def test_composite_refuses_more_than_25_subrequests(sf: ApiClient) -> None:
     assert response.json()[0]["errorCode"] == "LIMIT_EXCEEDED"
 
 
+# -- at most five query and collections sub-requests per /composite ---------------------------
+
+
+def query_sub(i: int, resource: str = "queryAll") -> dict[str, Any]:
+    return {
+        "method": "GET",
+        "url": f"{BASE}/{resource}/?q=SELECT+Id+FROM+Lead",
+        "referenceId": f"q{i}",
+    }
+
+
+def create_sub(last: str) -> dict[str, Any]:
+    return {
+        "method": "POST",
+        "url": f"{BASE}/sobjects/Lead",
+        "referenceId": f"new{last}",
+        "body": {"LastName": last, "Company": "Acme"},
+    }
+
+
+@pytest.mark.parametrize("all_or_none", [False, True])
+def test_six_query_all_subrequests_are_refused_before_anything_runs(
+    sf: ApiClient, all_or_none: bool
+) -> None:
+    subs = [create_sub("Early"), *(query_sub(i) for i in range(6))]
+    response = sf.post("composite", json={"allOrNone": all_or_none, "compositeRequest": subs})
+    assert response.status_code == 400
+    [error] = response.json()
+    assert error["errorCode"] == "LIMIT_EXCEEDED"
+    assert "at most 5" in error["message"] and "found 6" in error["message"]
+    assert count(sf, "SELECT Id FROM Lead") == 0  # the create before the queries never ran
+
+
+@pytest.mark.parametrize("all_or_none", [False, True])
+def test_five_query_all_subrequests_are_accepted(sf: ApiClient, all_or_none: bool) -> None:
+    subs = [create_sub("Ada"), *(query_sub(i) for i in range(5))]
+    response = sf.post("composite", json={"allOrNone": all_or_none, "compositeRequest": subs})
+    assert response.status_code == 200, response.text
+    created, *queries = response.json()["compositeResponse"]
+    assert created["httpStatusCode"] == 201
+    assert [q["httpStatusCode"] for q in queries] == [200] * 5
+    assert [q["body"]["totalSize"] for q in queries] == [1] * 5
+
+
+@pytest.mark.parametrize("all_or_none", [False, True])
+def test_five_queries_and_twenty_record_reads_fill_a_composite(
+    sf: ApiClient, all_or_none: bool
+) -> None:
+    [made] = create(sf, [lead("Ada")])
+    reads = [
+        {"method": "GET", "url": f"{BASE}/sobjects/Lead/{made['id']}", "referenceId": f"r{i}"}
+        for i in range(20)
+    ]
+    subs = [*(query_sub(i, "query") for i in range(5)), *reads]
+    response = sf.post("composite", json={"allOrNone": all_or_none, "compositeRequest": subs})
+    assert response.status_code == 200, response.text
+    results = response.json()["compositeResponse"]
+    assert [r["httpStatusCode"] for r in results] == [200] * 25
+    assert {r["body"]["LastName"] for r in results[5:]} == {"Ada"}
+
+
+SIXTH = {
+    "query": {"method": "GET", "url": f"{BASE}/query?q=SELECT+Id+FROM+Lead"},
+    "query more": {"method": "GET", "url": f"{BASE}/query/01gD0000002HU6KIAW-2000"},
+    "short url": {"method": "GET", "url": "v62.0/queryAll/?q=SELECT+Id+FROM+Lead"},
+    "collections create": {
+        "method": "POST",
+        "url": f"{BASE}/composite/sobjects",
+        "body": {"records": [lead("Bo")]},
+    },
+    "collections retrieve": {
+        "method": "GET",
+        "url": f"{BASE}/composite/sobjects/Lead?ids=00Q000000000001AAA&fields=Id",
+    },
+}
+
+
+@pytest.mark.parametrize("kind", sorted(SIXTH))
+def test_query_more_and_collections_count_toward_the_five(sf: ApiClient, kind: str) -> None:
+    subs = [*(query_sub(i, "query") for i in range(5)), {**SIXTH[kind], "referenceId": "sixth"}]
+    response = sf.post("composite", json={"compositeRequest": subs})
+    assert response.status_code == 400, response.text
+    assert response.json()[0]["errorCode"] == "LIMIT_EXCEEDED"
+    # The same sixth sub-request beside four queries is fine: the count, not the kind, refuses.
+    response = sf.post("composite", json={"compositeRequest": subs[1:]})
+    assert response.status_code == 200, response.text
+
+
 def test_composite_collections_subrequest_inside_transaction(sf: ApiClient) -> None:
     body = {
         "allOrNone": True,
@@ -379,7 +467,7 @@ def test_batch_of_25_describes_like_tap(sf: ApiClient, org: Org) -> None:
             ],
         },
     )
-    assert org.limits.used == before + 1
+    assert org.limits.used == before + 25  # each batch sub-request is one API request
     assert response.status_code == 200
     body = response.json()
     assert body["hasErrors"] is False and len(body["results"]) == 25
@@ -387,6 +475,74 @@ def test_batch_of_25_describes_like_tap(sf: ApiClient, org: Org) -> None:
         assert result["statusCode"] == 200
         assert result["result"]["name"] == name and result["result"]["fields"]
         assert result["result"]["urls"]["describe"].startswith("/services/data/v61.0/")
+
+
+# -- API usage: /composite is one request, /composite/batch one per sub-request ---------------
+
+
+def test_batch_counts_each_subrequest_against_the_budget(sf: ApiClient, org: Org) -> None:
+    before = org.limits.used
+    response = sf.post(
+        "composite/batch", json={"batchRequests": [{"method": "GET", "url": "v62.0/limits"}] * 7}
+    )
+    assert response.status_code == 200
+    assert org.limits.used == before + 7
+    assert response.headers["Sforce-Limit-Info"] == f"api-usage={before + 7}/{org.limits.maximum}"
+    remaining = [r["result"]["DailyApiRequests"]["Remaining"] for r in response.json()["results"]]
+    # Each /limits sub-request sees the requests counted so far, its own included.
+    assert remaining == [org.limits.maximum - before - n for n in range(1, 8)]
+    after = sf.get("limits").json()["DailyApiRequests"]["Remaining"]
+    assert after == org.limits.maximum - (before + 8)
+
+
+@pytest.mark.parametrize("all_or_none", [False, True])
+def test_composite_of_ten_subrequests_is_one_request(
+    sf: ApiClient, org: Org, all_or_none: bool
+) -> None:
+    subs = [
+        {"method": "GET", "url": f"{BASE}/sobjects/Lead/describe", "referenceId": f"d{i}"}
+        for i in range(10)
+    ]
+    before = org.limits.used
+    response = sf.post("composite", json={"allOrNone": all_or_none, "compositeRequest": subs})
+    assert response.status_code == 200
+    assert [r["httpStatusCode"] for r in response.json()["compositeResponse"]] == [200] * 10
+    assert org.limits.used == before + 1
+    assert response.headers["Sforce-Limit-Info"] == f"api-usage={before + 1}/{org.limits.maximum}"
+
+
+def test_batch_running_out_of_budget_refuses_the_rest_one_by_one(sf: ApiClient, org: Org) -> None:
+    org.limits.set_used(org.limits.maximum - 3)
+    subs = [
+        {
+            "method": "POST",
+            "url": "v62.0/sobjects/Lead",
+            "richInput": {"LastName": f"L{i}", "Company": "C"},
+        }
+        for i in range(5)
+    ]
+    response = sf.post("composite/batch", json={"batchRequests": subs})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["hasErrors"] is True
+    assert [r["statusCode"] for r in body["results"]] == [201, 201, 201, 403, 403]
+    assert {r["result"][0]["errorCode"] for r in body["results"][3:]} == {"REQUEST_LIMIT_EXCEEDED"}
+    assert org.limits.used == org.limits.maximum
+    assert response.headers["Sforce-Limit-Info"] == (
+        f"api-usage={org.limits.maximum}/{org.limits.maximum}"
+    )
+    org.limits.set_used(0)
+    assert count(sf, "SELECT Id FROM Lead") == 3  # refused sub-requests wrote nothing
+
+
+def test_batch_out_of_budget_with_halt_on_error_halts_the_rest(sf: ApiClient, org: Org) -> None:
+    org.limits.set_used(org.limits.maximum - 1)
+    response = sf.post(
+        "composite/batch",
+        json={"haltOnError": True, "batchRequests": [{"method": "GET", "url": "v62.0/limits"}] * 3},
+    )
+    assert [r["statusCode"] for r in response.json()["results"]] == [200, 403, 412]
+    assert org.limits.used == org.limits.maximum  # a halted sub-request is not counted
 
 
 def test_batch_halt_on_error_and_rich_input(sf: ApiClient) -> None:

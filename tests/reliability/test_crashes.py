@@ -22,6 +22,7 @@ import pytest
 
 from leadsync.db import LeadDatabase
 from leadsync.emulator import bulk as emulator_bulk
+from leadsync.emulator.api import query as query_api
 from leadsync.emulator.bulk_query import QueryJob
 from leadsync.salesforce import soql
 
@@ -136,21 +137,56 @@ def lead_jobs(served: Served) -> list[QueryJob]:
     ]
 
 
-def crash_the_copy(crashes: Crashes, kills: int) -> list[tuple[int, QueryJob]]:
+@dataclass
+class LeadReads:
+    """Leads the org served to REST queries (a copy's first page) and Bulk jobs."""
+
+    served: Served
+    pages: list[int] = field(default_factory=list)  # records of each REST Lead query page
+    jobs: int = 0  # Lead Bulk jobs seen so far
+
+    def mark(self) -> tuple[int, int]:
+        return len(self.pages), len(lead_jobs(self.served))
+
+    def since(self, mark: tuple[int, int]) -> int | None:
+        """Leads read since `mark`; None if none was read."""
+        pages, jobs = self.pages[mark[0] :], lead_jobs(self.served)[mark[1] :]
+        if not pages and not jobs:
+            return None
+        return sum(pages) + sum(job.processed for job in jobs)
+
+
+@pytest.fixture
+def lead_reads(big: Served, monkeypatch: pytest.MonkeyPatch) -> LeadReads:
+    reads = LeadReads(big)
+    real = query_api.first_page
+
+    def spy(ctx: Any, text: str, include_deleted: bool, size: int) -> dict[str, Any]:
+        body = real(ctx, text, include_deleted, size)
+        if " FROM Lead " in text:
+            reads.pages.append(len(body["records"]))
+        return body
+
+    monkeypatch.setattr(query_api, "first_page", spy)
+    return reads
+
+
+def crash_the_copy(crashes: Crashes, kills: int, reads: LeadReads) -> list[tuple[int, int]]:
     """Kill the copy `kills` times, each at a random moment after this run stored a batch.
-    Returns (leads stored before the run, the run's Bulk job) for each run."""
+    Returns (leads stored before the run, leads the run read) for each run: its first page
+    (REST) and, when it got that far, its Bulk job."""
     db = crashes.served.db_path
-    runs: list[tuple[int, QueryJob]] = []
+    runs: list[tuple[int, int]] = []
     cursor = ("", "")
     while crashes.kills["copy"] < kills:
         before = max(0, safe(lambda: stored_leads(db)))
-        jobs = len(lead_jobs(crashes.served))
+        mark = reads.mark()
         target = before + crashes.rng.randrange(1, 6) * BATCH // 2
         process = crashes.start()
         killed = crashes.kill_when(process, lambda at=target: safe(lambda: stored_leads(db)) >= at)
-        new_jobs = lead_jobs(crashes.served)[jobs:]
-        if new_jobs:
-            runs.append((before, new_jobs[0]))
+        read = reads.since(mark)
+        if read is not None:
+            runs.append((before, read))
         if not killed:
             break
         crashes.kills["copy"] += 1
@@ -229,20 +265,22 @@ def crash_the_pushes(crashes: Crashes, kills: int) -> tuple[dict[int, str], list
 
 
 def run_crashes(
-    big: Served, *, leads: int, copy_kills: int, push_kills: int, seed: int
+    big: Served, reads: LeadReads, *, leads: int, copy_kills: int, push_kills: int, seed: int
 ) -> dict[str, Any]:
     crashes = Crashes(big, random.Random(seed))
     db = big.db_path
-    runs = crash_the_copy(crashes, copy_kills)
+    runs = crash_the_copy(crashes, copy_kills, reads)
     crashes.finish()
     assert copy_done(db)
     total_leads = stored_leads(db)
     assert total_leads >= leads
     # Each run read only what lay after the stored cursor: what it re-read (already stored
     # before it started) is at most one batch, never the whole copy again.
-    reread = [max(0, job.processed - (total_leads - before)) for before, job in runs]
+    reread = [max(0, read - (total_leads - before)) for before, read in runs]
     assert crashes.kills["copy"] == copy_kills and len(runs) >= copy_kills
-    assert all(n <= BATCH for n in reread), reread
+    assert all(n <= BATCH for n in reread), (
+        f"re-read {reread} of runs (stored before, read) {runs}, {total_leads} leads"
+    )
 
     titles, created = crash_the_pushes(crashes, push_kills)
     assert crashes.kills["push"] == push_kills
@@ -288,16 +326,16 @@ def report(counts: dict[str, Any], record: Callable[[str, object], None]) -> Non
 
 
 def test_sigkill_during_copy_and_push_loses_nothing(
-    big: Served, record_property: Callable[[str, object], None]
+    big: Served, lead_reads: LeadReads, record_property: Callable[[str, object], None]
 ) -> None:
-    counts = run_crashes(big, leads=LEADS, copy_kills=3, push_kills=3, seed=11)
+    counts = run_crashes(big, lead_reads, leads=LEADS, copy_kills=3, push_kills=3, seed=11)
     report(counts, record_property)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("big", [20_000], indirect=True)
 def test_many_sigkills_during_copy_and_push_lose_nothing(
-    big: Served, record_property: Callable[[str, object], None]
+    big: Served, lead_reads: LeadReads, record_property: Callable[[str, object], None]
 ) -> None:
-    counts = run_crashes(big, leads=20_000, copy_kills=12, push_kills=10, seed=12)
+    counts = run_crashes(big, lead_reads, leads=20_000, copy_kills=12, push_kills=10, seed=12)
     report(counts, record_property)

@@ -162,6 +162,14 @@ def create_round(db: LeadDatabase, round_no: int, count: int) -> list[int]:
     return created
 
 
+EXTRA_ROUNDS = 5
+
+
+def all_struck(before: Counter[str], org: Org) -> bool:
+    """Every kind of fault injected at least once, counting the faults before this injection."""
+    return all(before[kind] + count > 0 for kind, count in faults_by_kind(org).items())
+
+
 def run_scenario(
     org: Org,
     http: TestClient,
@@ -197,7 +205,11 @@ def run_scenario(
     losing.enabled = True
     expected: dict[Key, Any] = {}
     created: list[int] = []
-    for round_no in range(1, rounds + 1):
+    round_no = 0
+    # The planned rounds, then more (a few at most) until every kind of fault has struck:
+    # a cheap copy makes few calls, and 20 % of few may miss a kind.
+    while round_no < rounds or (round_no < rounds + EXTRA_ROUNDS and not all_struck(injected, org)):
+        round_no += 1
         edit_round(scenario, records, rng, round_no, edits, expected)
         created += create_round(db, round_no, creates)
         scenario.converge()

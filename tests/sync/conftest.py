@@ -11,6 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from leadsync.db import LeadDatabase
+from leadsync.emulator.api import query as query_api
 from leadsync.emulator.org import Org
 from leadsync.emulator.sessions import Session
 from leadsync.salesforce.client import RetryPolicy, SalesforceClient
@@ -69,3 +70,20 @@ def make_puller(org: Org, client: SalesforceClient) -> PullerFactory:
         )
 
     return make
+
+
+SMALL_PAGE = 20
+
+
+@pytest.fixture
+def small_pages(monkeypatch: pytest.MonkeyPatch) -> int:
+    """REST query pages of SMALL_PAGE records instead of 2,000, so that a small org's copy
+    goes past its first page (REST `nextRecordsUrl` pages, or a Bulk job after it)."""
+    real = query_api.batch_size
+
+    def small(request: object, default: int = query_api.DEFAULT_BATCH_SIZE) -> int:
+        size = real(request, default)  # type: ignore[arg-type]
+        return min(size, SMALL_PAGE) if size else size
+
+    monkeypatch.setattr(query_api, "batch_size", small)
+    return SMALL_PAGE

@@ -2,19 +2,40 @@
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import pytest
 from sqlalchemy import select
 
 from leadsync.db import LeadDatabase
 from leadsync.db.schema import persons, sync_fields, sync_watermarks
+from leadsync.emulator import bulk_query
 from leadsync.emulator.org import Org
 from leadsync.emulator.seed import seed_demo
+from leadsync.salesforce import bulk as bulk_client
+from leadsync.salesforce.client import SalesforceClient
 from leadsync.sync import pull as pull_module
 from leadsync.sync.objects import ACCOUNT, CONTACT, LEAD, USER
 
 from ..conftest import ApiClient
 from .conftest import PullerFactory
 from .helpers import account_company_count, owner_count, person_counts
+
+
+@pytest.fixture
+def bulk_jobs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The objects of the Bulk query jobs the org is asked to run, in order."""
+    created: list[str] = []
+    real = bulk_query.create
+
+    def spy(*args: Any, **kwargs: Any) -> bulk_query.QueryJob:
+        job = real(*args, **kwargs)
+        created.append(job.object_name)
+        return job
+
+    monkeypatch.setattr(bulk_query, "create", spy)
+    return created
 
 
 def total(sf_admin: ApiClient, soql: str) -> int:
@@ -47,14 +68,20 @@ def test_initial_copy_counts_equal_the_org(
 
 
 def test_bulk_copy_above_the_threshold(
-    org: Org, sf_admin: ApiClient, sqlite_db: LeadDatabase, make_puller: PullerFactory
+    org: Org,
+    sf_admin: ApiClient,
+    sqlite_db: LeadDatabase,
+    make_puller: PullerFactory,
+    small_pages: int,
+    bulk_jobs: list[str],
 ) -> None:
     seed_demo(org, records=120)
     make_puller(sqlite_db, bulk_threshold=50, batch_size=25).run()
     assert_copied(sqlite_db, sf_admin)
-    lead = sqlite_db.find_persons(sfdcType="Lead", limit=1)[0]
-    assert lead["lastName"] and lead["email"]
-    assert isinstance(lead["unsubscribed"], bool)  # CSV text decoded by describe type
+    assert "Lead" in bulk_jobs  # 120 leads: a first page of 20, then a Bulk job for the other 100
+    leads = sqlite_db.find_persons(sfdcType="Lead")
+    assert all(lead["lastName"] and lead["email"] for lead in leads)
+    assert all(isinstance(lead["unsubscribed"], bool) for lead in leads)  # CSV text decoded
 
 
 def test_a_growing_copy_refreshes_planner_statistics_a_few_times(
@@ -157,9 +184,9 @@ def test_a_record_read_twice_in_one_fresh_copy_is_still_one_person(
     seed_demo(org, records=60)
     real = pull_module.Puller._copy_batches
 
-    def with_a_repeat(self: pull_module.Puller, read_plan, where, total):  # type: ignore[no-untyped-def]
+    def with_a_repeat(self: pull_module.Puller, read_plan, *args):  # type: ignore[no-untyped-def]
         first: list[object] = []
-        for number, batch in enumerate(real(self, read_plan, where, total)):
+        for number, batch in enumerate(real(self, read_plan, *args)):
             if read_plan.name == "Lead" and number == 0:
                 first = batch[:1]
             if read_plan.name == "Lead" and number == 1:
@@ -172,3 +199,129 @@ def test_a_record_read_twice_in_one_fresh_copy_is_still_one_person(
     assert result.of("Lead").read == leads + 1
     assert result.of("Lead").failed == 0
     assert_copied(any_db, sf_admin)  # exactly one person per record
+
+
+# -- API economy of the copy ---------------------------------------------------------------
+
+
+def test_a_small_orgs_copy_costs_two_calls_and_one_per_five_objects(
+    org: Org, sf_admin: ApiClient, any_db: LeadDatabase, make_puller: PullerFactory
+) -> None:
+    seed_demo(org, records=60)
+    puller = make_puller(any_db)
+    before = org.limits.used
+    result = puller.run()
+    objects = len(puller.plans())
+    assert objects >= 13  # users, accounts, leads, contacts, ..., a custom object, activities
+    # The global describe, every object's describe in one /composite call (<= 24 with the
+    # global's room), every object's first page in /composite calls of five queries (the
+    # most Salesforce allows in one). Every object fits its first page (at most 2,000
+    # records): no COUNT(), no second page.
+    assert org.limits.used - before == result.api_calls == 2 + math.ceil(objects / 5)
+    assert_copied(any_db, sf_admin)
+
+
+def test_a_copy_past_the_first_pages_costs_a_call_per_page_or_bulk_job(
+    org: Org,
+    sf_admin: ApiClient,
+    sqlite_db: LeadDatabase,
+    make_puller: PullerFactory,
+    small_pages: int,
+    bulk_jobs: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seed_demo(org, records=60)
+    threshold = 50
+    puller = make_puller(sqlite_db, bulk_threshold=threshold, batch_size=25)
+    totals: dict[str, int | None] = {}
+    puller.progress = lambda name, stored, of: totals.setdefault(name, of)
+    polls = count_job_polls(monkeypatch)
+    before = org.limits.used
+    puller.run()
+    calls = org.limits.used - before
+    first_pages = math.ceil(len(puller.plans()) / 5)  # five queries per /composite call
+    sizes = {name: int(of or 0) for name, of in totals.items()}
+    rest_pages = sum(math.ceil(n / small_pages) - 1 for n in sizes.values() if 0 < n <= threshold)
+    bulk = [name for name, n in sizes.items() if n > threshold and n > small_pages]
+    assert rest_pages > 0 and len(bulk) >= 3  # both ways past a first page are taken
+    assert bulk_jobs == bulk  # a job only for what is left after a first page, in order
+    # The calls of a small org, a call per further REST page, and per Bulk job its
+    # creation, one result page (each job is far below 10,000 records), its deletion, and
+    # its status polls (as many as the job takes to finish).
+    assert calls == 2 + first_pages + rest_pages + 3 * len(bulk) + polls[0]
+    assert len(bulk) <= polls[0] <= 5 * len(bulk)
+    assert_copied(sqlite_db, sf_admin)
+
+
+def count_job_polls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """[status polls of Bulk jobs]: each a GET of `jobs/query/<id>`, one API call."""
+    polls = [0]
+    real = bulk_client.wait_for_job
+
+    def counted(client: SalesforceClient, job_id: str, *args: Any, **kwargs: Any) -> None:
+        real_request = client.request_json
+
+        def request_json(method: str, path: str, **kw: Any) -> Any:
+            if method == "GET" and path.startswith("jobs/query/"):
+                polls[0] += 1
+            return real_request(method, path, **kw)
+
+        monkeypatch.setattr(client, "request_json", request_json)
+        try:
+            real(client, job_id, *args, **kwargs)
+        finally:
+            monkeypatch.setattr(client, "request_json", real_request)
+
+    monkeypatch.setattr(bulk_client, "wait_for_job", counted)
+    return polls
+
+
+def test_first_pages_are_read_together_and_stored_in_dependency_order(
+    org: Org, sf_admin: ApiClient, sqlite_db: LeadDatabase, make_puller: PullerFactory
+) -> None:
+    seed_demo(org, records=60)
+    before = org.limits.used
+    stored: list[tuple[str, int]] = []  # (object, calls spent) at each stored batch
+
+    def note(name: str, batches: int) -> None:
+        stored.append((name, org.limits.used - before))
+
+    puller = make_puller(sqlite_db, on_batch=note)
+    puller.run()
+    order = [p.name for p in puller.plans()]
+    assert order.index("User") < order.index("Account") < order.index("Contact")
+    assert order.index("Lead") < order.index("CampaignMember") < order.index("Task")
+    names = [name for name, _ in stored]
+    runs = [name for n, name in enumerate(names) if n == 0 or names[n - 1] != name]
+    assert runs == [name for name in order if name in names]  # each once, in plan order
+    assert len(runs) >= 12
+    # Every first page read before any store: describes, then five objects per call.
+    assert {calls for _, calls in stored} == {2 + math.ceil(len(order) / 5)}
+
+
+def test_a_crash_between_the_first_page_and_the_bulk_job_resumes_after_the_page(
+    org: Org,
+    sf_admin: ApiClient,
+    sqlite_db: LeadDatabase,
+    make_puller: PullerFactory,
+    small_pages: int,
+    bulk_jobs: list[str],
+) -> None:
+    seed_demo(org, records=100)
+    settings = {"bulk_threshold": 50, "batch_size": 10}
+
+    def crash_after_the_first_page(name: str, batches: int) -> None:
+        if name == "Lead" and batches * 10 == small_pages:  # its first page, all stored
+            raise Crash
+
+    with pytest.raises(Crash):
+        make_puller(sqlite_db, on_batch=crash_after_the_first_page, **settings).run()
+    failed = sqlite_db.list_sync_runs()[0]
+    assert (failed["object"], failed["status"], failed["new"]) == ("Lead", "Failed", 20)
+    bulk_jobs.clear()
+    leads = total(sf_admin, "SELECT COUNT() FROM Lead")
+    result = make_puller(sqlite_db, **settings).run()
+    assert result.of("Lead").read == leads - small_pages  # none of the first page again
+    assert result.of("Contact").read == 0
+    assert "Lead" in bulk_jobs  # the resumed copy: a new first page, then the Bulk job
+    assert_copied(sqlite_db, sf_admin)

@@ -5,22 +5,25 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import time
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from leadsync.db import LeadDatabase
-from leadsync.db.schema import persons, sync_conflicts
+from leadsync.db.schema import persons, sync_conflicts, sync_fields
 from leadsync.emulator import writes
 from leadsync.emulator.convert import LeadConvert, convert_leads
 from leadsync.emulator.org import Org
+from leadsync.emulator.schema import FieldDef
 from leadsync.emulator.seed import seed_demo
 from leadsync.emulator.sessions import Session
 from leadsync.errors import ValidationError
 from leadsync.sync import Puller
 from leadsync.sync import pull as pull_module
 from leadsync.sync import store as store_module
+from leadsync.sync.objects import ReadPlan
 
 from ..conftest import ApiClient
 from .conftest import PullerFactory
@@ -69,21 +72,56 @@ def test_incremental_cycle_pulls_changed_fields(
     assert (run["operation"], run["status"], run["updated"]) == ("Pull updates", "Succeeded", 1)
 
 
-def test_an_idle_cycle_costs_one_api_call(
+def test_an_idle_cycle_costs_a_call_per_five_objects(
     org: Org, any_db: LeadDatabase, make_puller: PullerFactory
 ) -> None:
     puller = copied(org, any_db, make_puller)
     puller.run()
-    pulled = {p.name for p in puller.plans()}  # every object rides in the one composite call
+    pulled = {p.name for p in puller.plans()}  # every object rides in a composite call
     assert pulled >= {"User", "Group", "Account", "Lead", "Contact", "Opportunity", "Task"}
     assert {"OpportunityContactRole", "CampaignMember", "Event", "Product_Interest__c"} <= pulled
     before_calls, before_activities = org.limits.used, activity_count(any_db)
     runs = any_db.list_sync_runs()
     result = puller.run()
-    assert org.limits.used - before_calls == 1
-    assert result.api_calls == 1
+    # Salesforce allows at most five queries in one /composite call.
+    assert org.limits.used - before_calls == result.api_calls == math.ceil(len(pulled) / 5)
     assert activity_count(any_db) == before_activities
     assert any_db.list_sync_runs() == runs  # an idle cycle writes nothing at all
+
+
+def test_an_idle_cycle_after_the_describes_expire_costs_one_more_call_and_sees_new_fields(
+    org: Org, admin: Session, sf_admin: ApiClient, any_db: LeadDatabase, make_puller: PullerFactory
+) -> None:
+    puller = copied(org, any_db, make_puller)
+    puller.run()
+    lead = org.schema.get("Lead")
+    assert lead is not None
+    lead.add(FieldDef("Shoe_Size__c", "string", label="Shoe Size", length=10, custom=True))
+    org.store.sync_tables()
+    later = time.monotonic()
+    puller.describe.clock = lambda: later
+
+    def lead_plan() -> ReadPlan:
+        return next(p for p in puller.plans() if p.name == "Lead")
+
+    idle = math.ceil(len(puller.plans()) / 5)  # an idle cycle's /composite calls
+    assert puller.run().api_calls == idle  # describes not expired: the new field not seen yet
+    assert "Shoe_Size__c" not in lead_plan().select
+    later += puller.settings.describe_ttl + 1
+    before = org.limits.used
+    result = puller.run()
+    # One /composite call refreshes the global describe and every object's; the cycle's
+    # own calls read every object's changes.
+    assert org.limits.used - before == result.api_calls == idle + 1
+    assert "Shoe_Size__c" in lead_plan().select
+    with any_db.transaction() as conn:
+        assert "Shoe_Size__c" in set(conn.scalars(select(sync_fields.c.api_name)))
+    assert puller.run().api_calls == idle  # refreshed together: they expire together again
+    [lead_id] = lead_ids(sf_admin, 1)
+    edit(org, admin, "Lead", lead_id, Shoe_Size__c="44")
+    org.clock.advance(1)
+    assert puller.run().of("Lead").updated == 1
+    assert person_by_sfdc(any_db, lead_id)["Shoe_Size__c"] == "44"
 
 
 def test_changed_leads_cost_at_most_a_call_per_page_plus_two(

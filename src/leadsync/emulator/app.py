@@ -1,7 +1,8 @@
 """The ASGI app: routes, the API gate (auth, budget, faults, limit header) and error envelopes.
 
 The gate wraps the router. Composite calls dispatch their sub-requests to the router directly,
-so a composite call counts as one API request, as on a real org.
+so the gate counts a composite call once; `/composite/batch` counts its further sub-requests
+itself (`api/composite.py`), as a real org counts each of them.
 """
 
 from __future__ import annotations

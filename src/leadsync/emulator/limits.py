@@ -11,7 +11,8 @@ from .store import Store
 
 
 class ApiCounter:
-    """Counts API requests per UTC day; one composite or collections call is one request.
+    """Counts API requests per UTC day: a `/composite` or collections call is one request, a
+    `/composite/batch` call one per sub-request it runs (`api/composite.py`).
 
     `consume` and `header` run on the server's event loop for every call, so they never wait
     for the store's writer lock: a long write in a worker thread (an ingest chunk, an

@@ -62,6 +62,11 @@ class ApiUsage:
         return self.used / self.maximum
 
 
+# Salesforce takes 25 sub-requests in one `/composite` call, of which at most 5 may be
+# queries (Query, QueryAll, Query More) or sObject Collections.
+COMPOSITE_QUERIES = 5
+
+
 @dataclass
 class SalesforceClient:
     """A logged-in connection to one org.

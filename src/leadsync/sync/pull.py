@@ -1,14 +1,18 @@
 """The pull: Salesforce -> leadsync, as an initial copy and then incremental cycles.
 
-Initial copy (per object, in dependency order): REST `queryAll` pages below a threshold, a Bulk
-2.0 job above it, ordered by (SystemModstamp, Id). Every batch is stored in one transaction
+Initial copy: `/composite` calls read every object's first `queryAll` page, five objects a
+call (Salesforce allows at most five queries in one), ordered by (SystemModstamp, Id); its
+`totalSize` is the object's count. Then, object by object in
+dependency order, that page is stored and the rest read: REST pages below a threshold, a Bulk
+2.0 job for the records after the first page above it. Every batch is stored in one transaction
 together with a cursor (the last SystemModstamp and Id stored), so a crash resumes after the
 last stored batch instead of starting over. New leads and contacts, nearly every record of a
 copy, are stored a batch at a time in multi-row statements (`batch.store_persons`).
 
-Incremental cycle: one `/composite` call carries every object's first page of `queryAll WHERE
-SystemModstamp >= watermark - lookback ORDER BY SystemModstamp, Id`, so an idle cycle costs one
-API call; only objects with more than a page of changes page on. The lookback re-reads a window
+Incremental cycle: `/composite` calls carry every object's first page of `queryAll WHERE
+SystemModstamp >= watermark - lookback ORDER BY SystemModstamp, Id`, five objects a call, so an
+idle cycle costs ceil(objects / 5) API calls (3 for the 13 objects of a typical org; Marketo's
+costs 25); only objects with more than a page of changes page on. The lookback re-reads a window
 before the watermark so that a record stamped earlier but committed after the previous query is
 not missed; re-reading a record version already stored is recognised and skipped. A watermark
 moves only after a batch is stored and never past the cycle's start time.
@@ -17,7 +21,7 @@ moves only after a batch is stored and never past the cycle's start time.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,7 +35,7 @@ from ..db.sync_state import Watermark
 from ..db.types import utcnow
 from ..errors import FatalSalesforceError, LeadsyncError
 from ..salesforce import bulk, soql
-from ..salesforce.client import SalesforceClient
+from ..salesforce.client import COMPOSITE_QUERIES, SalesforceClient
 from ..salesforce.describe import DescribeCache
 from .batch import fewer_collections, store_persons
 from .campaigns import store_campaign, store_campaign_status, store_member
@@ -68,7 +72,6 @@ CYCLE_ORDER = (
     "Task",
     "Event",
 )
-COMPOSITE_MAX = 25  # sub-requests per /composite call
 MAX_PAGE = 2_000
 ANALYZE_AFTER = 20_000  # records copied into an object before its statistics are refreshed
 BULK_PAGE = 10_000  # rows per Bulk result page: a page is parsed in memory at once
@@ -100,7 +103,8 @@ ProgressHook = Callable[[str, int, int | None], None]
 
 class Puller:
     """Pulls one org into one lead database. Keep one instance across cycles: it caches
-    describes, so an idle cycle spends only its one composite call."""
+    describes, so an idle cycle spends only its composite calls (and, once per describe ttl,
+    one more `/composite` call refreshing every describe)."""
 
     def __init__(
         self,
@@ -134,12 +138,25 @@ class Puller:
         result = PullResult(copied=bool(pending))
         try:
             if pending:
-                self._copy_all(pending, result)
+                self._copy_with_deferred_indexes(pending, result)
             else:
                 self._cycle(plans, result)
         finally:
             result.api_calls = self.client.usage.calls - before
         return result
+
+    def _copy_with_deferred_indexes(self, pending: list[ReadPlan], result: PullResult) -> None:
+        """The copy of leads or contacts runs without the indexes it would rewrite all over
+        (`COPY_DEFERRED_INDEXES`); they are built again when it ends, however it ends. After a
+        crash they are missing until the resumed copy ends: lookups still work, by scanning."""
+        persons_pending = any(p.spec.kind is Kind.PERSON for p in pending)
+        if persons_pending:
+            self.db.drop_copy_indexes()
+        try:
+            self._copy_all(pending, result)
+        finally:
+            if persons_pending:
+                self.db.restore_copy_indexes()
 
     def plans(self) -> list[ReadPlan]:
         """Read plans from describe as the sync user; new fields are registered on the way."""
@@ -160,7 +177,14 @@ class Puller:
     def _specs(self) -> list[ObjectSpec]:
         """The objects to pull: those the sync user can query (global describe, cached), plus
         every custom object that looks up a lead, contact or account."""
+        # When the global describe expires, every object describe rides along in its one
+        # `/composite` call (`DescribeCache`); the prefetch then fetches only objects new
+        # to the org (or, on the first run, every describe in one call).
         queryable = self.describe.object_names()
+        self.describe.prefetch(
+            [s.name for s in OBJECTS if s.name in queryable]
+            + sorted(name for name in queryable if name.endswith("__c"))
+        )
         customs = [
             name
             for name in queryable
@@ -170,28 +194,53 @@ class Puller:
 
     # -- the initial copy -------------------------------------------------------------------
 
-    def _copy_all(self, plans: Iterable[ReadPlan], result: PullResult) -> None:
-        for read_plan in plans:
-            self._copy(read_plan, result.of(read_plan.name))
-
-    def _copy(self, read_plan: ReadPlan, counts: Counts) -> None:
+    def _copy_all(self, plans: list[ReadPlan], result: PullResult) -> None:
+        """Every pending object's first page, five objects per `/composite` call:
+        its `totalSize` is the object's count, so no `COUNT()` call per object. The objects
+        are then stored one after another, in dependency order."""
+        # Changes stamped from here on are read by the first cycle (each object's watermark
+        # is this moment), so no first page can have been read before it.
         started = self.clock()
         with self.db.transaction() as conn:
-            mark = sync_state.get_watermark(conn, read_plan.name)
+            marks = {p.name: sync_state.get_watermark(conn, p.name) for p in plans}
+        statements = {
+            p.name: soql.select(
+                p.name, p.select, where=_after_cursor(marks[p.name]), order_by=ORDER
+            )
+            for p in plans
+        }
+        first_pages = self._query_first_pages(statements)
+        for read_plan in plans:
+            first = first_pages.pop(read_plan.name, None)  # not kept past its object's copy
+            self._copy(
+                read_plan, result.of(read_plan.name), statements[read_plan.name], first, started
+            )
+
+    def _copy(
+        self,
+        read_plan: ReadPlan,
+        counts: Counts,
+        statement: str,
+        first: dict[str, Any] | None,
+        started: dt.datetime,
+    ) -> None:
+        with self.db.transaction() as conn:
             # Nothing of this object stored yet: no record of the copy can have a link, so
             # the batches skip looking them up. (One query's results hold each record once;
             # were one repeated, the links' unique key would send its batch to the
             # record-by-record path, which looks it up.)
             fresh = not sync_state.has_links(conn, read_plan.name)
-        where = _after_cursor(mark)
         with self._run(read_plan.name, COPY, counts), fewer_collections():
-            total = self._count(read_plan.name, where)
+            if first is None:  # its sub-request failed: read alone (retried, or raised)
+                first = self.client.request_json("GET", "queryAll", params={"q": statement})
+            total = int(first["totalSize"])
             stored = 0
             next_analyze = ANALYZE_AFTER
             if self.progress is not None:
                 self.progress(read_plan.name, stored, total)
+            batches_in = self._copy_batches(read_plan, first, started)
             # The next batch is fetched and decoded while this one is stored.
-            with closing(prefetch(self._copy_batches(read_plan, where, total), depth=1)) as batches:
+            with closing(prefetch(batches_in, depth=1)) as batches:
                 for number, batch in enumerate(batches, start=1):
                     last = batch[-1]
                     cursor = Watermark(read_plan.name, last.modstamp, last.id, False)
@@ -210,36 +259,66 @@ class Puller:
             # Fresh statistics, or PostgreSQL plans the cycles' `IN (...)` link lookups as
             # scans of every baseline of the object just copied (40 s of a 45 s pull).
             self.db.analyze()
-        # Everything stamped before this copy's start has been read; changes made during the
-        # copy are stamped later and come with the first cycle.
+        # Everything stamped before the first pages were read has been read; changes made
+        # since are stamped later and come with the first cycle.
         with self.db.transaction() as conn:
             done = Watermark(read_plan.name, started, None, True)
             sync_state.set_watermark(conn, done, at=self.db.clock())
 
     def _copy_batches(
-        self, read_plan: ReadPlan, where: str | None, total: int
+        self, read_plan: ReadPlan, first: Mapping[str, Any], started: dt.datetime
     ) -> Iterator[list[SfRecord]]:
-        statement = soql.select(read_plan.name, read_plan.select, where=where, order_by=ORDER)
-        if total > self.settings.bulk_threshold:
-            size = self.settings.batch_size
-            pages = bulk.query_pages(
-                self.client, statement, include_deleted=True, page_size=max(size, BULK_PAGE)
-            )
-            for header, rows in pages:
-                decoder = RowDecoder(read_plan, header)  # Bulk CSV: decoded by column position
-                for start in range(0, len(rows), size):
-                    yield [decoder.decode(row) for row in rows[start : start + size]]
+        """The first page, then the rest: REST pages on from it (`nextRecordsUrl`) up to the
+        Bulk threshold, above it a Bulk 2.0 job for the records after the first page's last."""
+        if int(first["totalSize"]) <= self.settings.bulk_threshold:
+            for page in self._pages(first):
+                if page:
+                    yield [decode(read_plan, raw) for raw in page]
             return
-        for page in self.client.query_pages(statement, include_deleted=True):
-            if page:
-                yield [decode(read_plan, raw) for raw in page]
+        size = self.settings.batch_size
+        records = [decode(read_plan, raw) for raw in first["records"]]
+        for start in range(0, len(records), size):
+            yield records[start : start + size]
+        if first.get("done", True) or not records:
+            return
+        statement = soql.select(
+            read_plan.name,
+            read_plan.select,
+            where=_bulk_rest(records[-1], started),
+            order_by=ORDER,
+        )
+        pages = bulk.query_pages(
+            self.client, statement, include_deleted=True, page_size=max(size, BULK_PAGE)
+        )
+        for header, rows in pages:
+            decoder = RowDecoder(read_plan, header)  # Bulk CSV: decoded by column position
+            for start in range(0, len(rows), size):
+                yield [decoder.decode(row) for row in rows[start : start + size]]
 
-    def _count(self, name: str, where: str | None) -> int:
-        statement = f"SELECT COUNT() FROM {soql.identifier(name)}"
-        if where:
-            statement += f" WHERE {where}"
-        body = self.client.request_json("GET", "queryAll", params={"q": statement})
-        return int(body["totalSize"])
+    def _query_first_pages(self, statements: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+        """The first `queryAll` page of each statement (by object name), five to a
+        `/composite` call. A failed sub-request is left out: the object reads it alone when its turn
+        comes, so the error is retried, or raised and recorded in the object's sync run."""
+        responses = self._composite_queries(statements)
+        return {
+            str(r["referenceId"]): r["body"]
+            for r in responses
+            if int(r.get("httpStatusCode", 500)) < 300 and isinstance(r.get("body"), dict)
+        }
+
+    def _composite_queries(self, statements: Mapping[str, str]) -> list[dict[str, Any]]:
+        subrequests = [
+            {
+                "method": "GET",
+                "url": f"{self.client.base_path}/queryAll?" + urlencode({"q": statement}),
+                "referenceId": name,
+            }
+            for name, statement in statements.items()
+        ]
+        responses: list[dict[str, Any]] = []
+        for start in range(0, len(subrequests), COMPOSITE_QUERIES):
+            responses += self.client.composite(subrequests[start : start + COMPOSITE_QUERIES])
+        return responses
 
     # -- incremental cycles -----------------------------------------------------------------
 
@@ -269,19 +348,10 @@ class Puller:
     def _first_pages(
         self, plans: list[ReadPlan], marks: Mapping[str, Watermark]
     ) -> dict[str, dict[str, Any]]:
-        """Every object's first page of changes in one `/composite` call (one per 25 objects)."""
-        subrequests = [
-            {
-                "method": "GET",
-                "url": f"{self.client.base_path}/queryAll?"
-                + urlencode({"q": self._changes_soql(p, marks[p.name])}),
-                "referenceId": p.name,
-            }
-            for p in plans
-        ]
-        responses: list[dict[str, Any]] = []
-        for start in range(0, len(subrequests), COMPOSITE_MAX):
-            responses += self.client.composite(subrequests[start : start + COMPOSITE_MAX])
+        """Every object's first page of changes, five objects per `/composite` call."""
+        responses = self._composite_queries(
+            {p.name: self._changes_soql(p, marks[p.name]) for p in plans}
+        )
         pages: dict[str, dict[str, Any]] = {}
         for response in responses:
             status = int(response.get("httpStatusCode", 500))
@@ -514,6 +584,15 @@ def _after_cursor(mark: Watermark) -> str | None:
     stamp = soql.datetime_literal(mark.watermark)
     cursor = soql.quote(mark.copy_cursor)
     return f"(SystemModstamp > {stamp} OR (SystemModstamp = {stamp} AND Id > {cursor}))"
+
+
+def _bulk_rest(last: SfRecord, started: dt.datetime) -> str:
+    """What a Bulk job reads after a first page: the records after its last one, stamped no
+    later than the copy's start. A record of the first page changed since is stamped later:
+    left to the first cycle (whose watermark is `started`), it is not read twice in one
+    fresh copy. (Stamps are whole seconds, so the whole-second literal loses nothing.)"""
+    after = _after_cursor(Watermark(last.object, last.modstamp, last.id, False))
+    return f"{after} AND SystemModstamp <= {soql.datetime_literal(started)}"
 
 
 def _subrequest_error(name: str, status: int, body: Any) -> FatalSalesforceError:
