@@ -325,3 +325,56 @@ def test_a_crash_between_the_first_page_and_the_bulk_job_resumes_after_the_page(
     assert result.of("Contact").read == 0
     assert "Lead" in bulk_jobs  # the resumed copy: a new first page, then the Bulk job
     assert_copied(sqlite_db, sf_admin)
+
+
+def test_a_large_object_is_read_in_bulk_jobs_of_growing_size(
+    org: Org,
+    sf_admin: ApiClient,
+    any_db: LeadDatabase,
+    make_puller: PullerFactory,
+    small_pages: int,
+    bulk_jobs: list[str],
+) -> None:
+    seed_demo(org, records=150)
+    leads = total(sf_admin, "SELECT COUNT() FROM Lead")
+    settings = {"bulk_threshold": 50, "batch_size": 10, "first_bulk_chunk": 15, "bulk_chunk": 40}
+    puller = make_puller(any_db, **settings)
+    totals: dict[str, int | None] = {}
+    puller.progress = lambda name, stored, of: totals.setdefault(name, of)
+    result = puller.run()
+    assert totals["Lead"] == leads and result.of("Lead").read == leads
+    # After the first page: jobs of 15, 30, 40, 40, ... records, until one comes back short.
+    left, chunk, jobs = leads - small_pages, 15, 0
+    while True:
+        jobs += 1
+        if left < chunk:
+            break
+        left, chunk = left - chunk, min(chunk * 2, 40)
+    assert jobs >= 3
+    assert bulk_jobs.count("Lead") == jobs
+    assert_copied(any_db, sf_admin)  # each record once
+
+
+def test_a_crash_between_bulk_jobs_resumes_after_the_stored_records(
+    org: Org,
+    sf_admin: ApiClient,
+    sqlite_db: LeadDatabase,
+    make_puller: PullerFactory,
+    small_pages: int,
+    bulk_jobs: list[str],
+) -> None:
+    seed_demo(org, records=150)
+    settings = {"bulk_threshold": 50, "batch_size": 10, "first_bulk_chunk": 15, "bulk_chunk": 40}
+
+    def crash_in_the_third_job(name: str, batches: int) -> None:
+        if name == "Lead" and bulk_jobs.count("Lead") == 3:
+            raise Crash
+
+    with pytest.raises(Crash):
+        make_puller(sqlite_db, on_batch=crash_in_the_third_job, **settings).run()
+    stored = sqlite_db.list_sync_runs()[0]["new"]
+    assert stored >= small_pages + 15 + 30 - 10  # the first page and the first two jobs
+    leads = total(sf_admin, "SELECT COUNT() FROM Lead")
+    result = make_puller(sqlite_db, **settings).run()
+    assert result.of("Lead").read == leads - stored  # resumed after what was stored
+    assert_copied(sqlite_db, sf_admin)

@@ -25,7 +25,7 @@ def query_records(
     *,
     include_deleted: bool = False,
     page_size: int = 50_000,
-    poll_interval: float = 0.2,
+    poll_interval: float = 0.05,
     on_page: Callable[[int], None] | None = None,
 ) -> Iterator[dict[str, str | None]]:
     """Run a Bulk 2.0 query job and yield its rows (empty cells as None), page by page."""
@@ -51,7 +51,7 @@ def query_pages(
     *,
     include_deleted: bool = False,
     page_size: int = 50_000,
-    poll_interval: float = 0.2,
+    poll_interval: float = 0.05,
 ) -> Iterator[Page]:
     """Run a Bulk 2.0 query job and yield its result pages as parsed CSV: the header and the
     rows as lists of cells. Rows stay lists (no dict per row): a million-record copy decodes
@@ -94,6 +94,7 @@ def wait_for_job(
     MAX_POLL_INTERVAL; a failed or aborted job is a FatalSalesforceError."""
     delay = poll_interval
     while True:
+        client.sleep(delay)  # a job is never complete the moment it was created
         info: dict[str, Any] = client.request_json("GET", f"jobs/{kind}/{job_id}")
         state = info.get("state")
         if state == "JobComplete":
@@ -104,7 +105,6 @@ def wait_for_job(
                 f"bulk {kind} job {job_id} ended {state}: "
                 f"{info.get('errorMessage') or 'no reason given'}",
             )
-        client.sleep(delay)
         delay = min(delay * 2, MAX_POLL_INTERVAL)
 
 

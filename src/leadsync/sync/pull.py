@@ -82,6 +82,10 @@ COPY, PULL = "Initial copy", "Pull updates"  # sync run operations
 class PullSettings:
     bulk_threshold: int = 2_000  # Salesforce's own advice: Bulk API above ~2,000 records
     batch_size: int = 10_000  # records stored per transaction on the Bulk path
+    # Records per Bulk job of a copy: the first job small, each next one twice as large, up
+    # to `bulk_chunk` (see `Puller._bulk_chunks`).
+    first_bulk_chunk: int = 20_000
+    bulk_chunk: int = 200_000
     lookback: dt.timedelta = dt.timedelta(minutes=5)
     describe_ttl: float = 300.0
 
@@ -153,7 +157,8 @@ class Puller:
         if persons_pending:
             self.db.drop_copy_indexes()
         try:
-            self._copy_all(pending, result)
+            with self.db.bulk_load():
+                self._copy_all(pending, result)
         finally:
             if persons_pending:
                 self.db.restore_copy_indexes()
@@ -281,19 +286,41 @@ class Puller:
             yield records[start : start + size]
         if first.get("done", True) or not records:
             return
-        statement = soql.select(
-            read_plan.name,
-            read_plan.select,
-            where=_bulk_rest(records[-1], started),
-            order_by=ORDER,
-        )
-        pages = bulk.query_pages(
-            self.client, statement, include_deleted=True, page_size=max(size, BULK_PAGE)
-        )
-        for header, rows in pages:
-            decoder = RowDecoder(read_plan, header)  # Bulk CSV: decoded by column position
-            for start in range(0, len(rows), size):
-                yield [decoder.decode(row) for row in rows[start : start + size]]
+        yield from self._bulk_chunks(read_plan, records[-1], started)
+
+    def _bulk_chunks(
+        self, read_plan: ReadPlan, last: SfRecord, started: dt.datetime
+    ) -> Iterator[list[SfRecord]]:
+        """The records after `last`, through Bulk jobs of growing size (`LIMIT`), each asked
+        for as soon as the one before has been read to its end.
+
+        A job's results can only be read once the job is complete, and the copy has nothing
+        else to store meanwhile: one job for a million records would leave the copy idle for
+        as long as Salesforce takes to run it. The first job is small, so storing starts
+        early; each next job runs on Salesforce's side while this side still stores the last
+        batches of the one before."""
+        size, chunk = self.settings.batch_size, self.settings.first_bulk_chunk
+        while True:
+            statement = soql.select(
+                read_plan.name,
+                read_plan.select,
+                where=_bulk_rest(last, started),
+                order_by=ORDER,
+                limit=chunk,
+            )
+            pages = bulk.query_pages(
+                self.client, statement, include_deleted=True, page_size=max(size, BULK_PAGE)
+            )
+            read = 0
+            for header, rows in pages:
+                decoder = RowDecoder(read_plan, header)  # Bulk CSV: decoded by column position
+                for start in range(0, len(rows), size):
+                    batch = [decoder.decode(row) for row in rows[start : start + size]]
+                    read, last = read + len(batch), batch[-1]
+                    yield batch
+            if read < chunk:
+                return  # the job held everything that was left
+            chunk = min(chunk * 2, self.settings.bulk_chunk)
 
     def _query_first_pages(self, statements: Mapping[str, str]) -> dict[str, dict[str, Any]]:
         """The first `queryAll` page of each statement (by object name), five to a
