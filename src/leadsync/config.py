@@ -121,7 +121,12 @@ class SyncSettings(BaseModel):
     bulk_threshold: int = Field(
         2_000, ge=0, description="Records above which the initial copy uses Bulk 2.0."
     )
-    batch_size: int = Field(2_000, gt=0, le=10_000, description="Records stored per batch.")
+    batch_size: int = Field(
+        10_000,
+        gt=0,
+        le=50_000,
+        description="Records stored per transaction in the initial copy (memory grows with it).",
+    )
     history_days: int = Field(30, gt=0, description="Days of sync runs and errors kept.")
     lock_ttl: float = Field(
         600.0, ge=30, description="Seconds a crashed sync keeps the lock before another starts."

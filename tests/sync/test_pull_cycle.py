@@ -338,3 +338,19 @@ def test_a_record_that_cannot_be_stored_is_reported_and_the_rest_goes_on(
     assert person_by_sfdc(sqlite_db, good)["title"] == "Changed"
     [error] = sqlite_db.list_sync_errors()
     assert (error["sfdcId"], error["code"]) == (bad, "STORE_FAILED")
+
+
+def test_a_second_change_within_the_stored_versions_second_is_pulled(
+    org: Org, admin: Session, sf_admin: ApiClient, any_db: LeadDatabase, make_puller: PullerFactory
+) -> None:
+    # Salesforce stamps whole seconds: two changes in one second share a SystemModstamp, and
+    # the second must not pass for a re-read of the first, which the last cycle stored.
+    puller = copied(org, any_db, make_puller)
+    [lead_id] = lead_ids(sf_admin, 1)
+    edit(org, admin, "Lead", lead_id, Title="First title")
+    assert puller.run().of("Lead").updated == 1
+    edit(org, admin, "Lead", lead_id, Title="Second title")  # the clock is frozen: same stamp
+    result = puller.run()
+    assert result.of("Lead").updated == 1
+    assert person_by_sfdc(any_db, lead_id)["title"] == "Second title"
+    assert puller.run().of("Lead").updated == 0  # and then it is a re-read like any other

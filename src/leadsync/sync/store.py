@@ -45,8 +45,15 @@ class Counts:
 
 
 def unchanged_since_link(link: Link | None, record: SfRecord) -> bool:
-    """This exact version was stored already (a lookback re-read): nothing to do."""
-    return link is not None and link.sfdc_modstamp == record.modstamp
+    """This exact version was stored already (a lookback re-read): nothing to do.
+
+    Salesforce stamps whole seconds, so a second change within the second of the version
+    stored carries the same stamp: the values decide then."""
+    return (
+        link is not None
+        and link.sfdc_modstamp == record.modstamp
+        and not changed_fields(record, link.baseline)
+    )
 
 
 def changed_fields(record: SfRecord, baseline: Mapping[str, Any]) -> dict[str, Any]:
