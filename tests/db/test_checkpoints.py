@@ -63,3 +63,22 @@ def test_a_load_keeps_every_write_on_either_backend(database: LeadDatabase) -> N
     with database.bulk_load():
         person = database.create_person({"email": "x@example.com", "lastName": "X"})
     assert database.get_person(person["id"])["email"] == "x@example.com"
+
+
+def test_a_commit_in_a_load_leaves_the_log_to_the_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With the thread's checkpoints held back, a large commit stays in the log: the writer
+    # itself did not checkpoint at COMMIT (where SQLite's auto-checkpoint would run).
+    monkeypatch.setattr(checkpoints_module.Checkpointer, "nudge", lambda self: None)
+    path = tmp_path / "c.db"
+    with LeadDatabase.open(f"sqlite:///{path}") as db:
+        rows = [{"n": n, "text": "x" * 500} for n in range(20_000)]  # ~10 MB, > 1,000 pages
+        with db.transaction() as conn:
+            conn.execute(text("CREATE TABLE filler (n INTEGER, text TEXT)"))
+        size_before = path.stat().st_size
+        with db.bulk_load():
+            with db.transaction() as conn:
+                conn.execute(text("INSERT INTO filler VALUES (:n, :text)"), rows)
+            assert path.stat().st_size == size_before  # all of it still in the log
+        assert path.stat().st_size > size_before + 5_000_000  # checkpointed when it ended

@@ -89,3 +89,25 @@ def test_after_a_kill_mid_copy_email_lookups_work_and_the_resumed_copy_builds_th
     result = make_puller(any_db, bulk_threshold=0, batch_size=10).run()
     assert result.copied and result.of("Lead").read > 0
     assert index_exists(any_db, EMAIL_INDEX)
+
+
+def test_a_copy_killed_after_its_persons_still_builds_the_index_when_resumed(
+    org: Org,
+    any_db: LeadDatabase,
+    make_puller: PullerFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seed_demo(org, records=60)
+
+    def killed(name: str, batches: int) -> None:
+        if name == "Task":  # leads and contacts are copied by now
+            raise Crash
+
+    with monkeypatch.context() as patch:
+        patch.setattr(any_db, "restore_copy_indexes", lambda: None)  # a SIGKILL: no finally
+        with pytest.raises(Crash):
+            make_puller(any_db, bulk_threshold=0, batch_size=10, on_batch=killed).run()
+    assert not index_exists(any_db, EMAIL_INDEX)
+    result = make_puller(any_db, bulk_threshold=0, batch_size=10).run()
+    assert result.copied and result.of("Lead").read == 0  # only the objects after persons
+    assert index_exists(any_db, EMAIL_INDEX)

@@ -378,3 +378,38 @@ def test_a_crash_between_bulk_jobs_resumes_after_the_stored_records(
     result = make_puller(sqlite_db, **settings).run()
     assert result.of("Lead").read == leads - stored  # resumed after what was stored
     assert_copied(sqlite_db, sf_admin)
+
+
+def test_the_rest_of_an_object_is_asked_for_afresh_not_through_the_first_pages_cursor(
+    org: Org,
+    sf_admin: ApiClient,
+    sqlite_db: LeadDatabase,
+    make_puller: PullerFactory,
+    small_pages: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # First pages are read when the copy begins; an object's turn may come hours later, when
+    # Salesforce has closed that cursor. The REST remainder is a new query after the page.
+    seed_demo(org, records=60)
+    puller = make_puller(sqlite_db, bulk_threshold=10_000)
+    first_cursors: list[str] = []
+    real_first = pull_module.Puller._query_first_pages
+
+    def remember(self: pull_module.Puller, statements: Any) -> dict[str, dict[str, Any]]:
+        pages = real_first(self, statements)
+        first_cursors.extend(str(p["nextRecordsUrl"]) for p in pages.values() if not p["done"])
+        return pages
+
+    asked: list[str] = []
+    real_request = puller.client.request_json
+
+    def spy(method: str, path: str, **kwargs: Any) -> Any:
+        asked.append(path)
+        return real_request(method, path, **kwargs)
+
+    monkeypatch.setattr(pull_module.Puller, "_query_first_pages", remember)
+    monkeypatch.setattr(puller.client, "request_json", spy)
+    puller.run()
+    assert first_cursors  # some objects went past their first page
+    assert not [p for p in asked if any(c.endswith(p) or p.endswith(c) for c in first_cursors)]
+    assert_copied(sqlite_db, sf_admin)

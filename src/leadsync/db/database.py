@@ -107,17 +107,18 @@ class LeadDatabase:
                 yield current
             return
         checkpointer = self._checkpointer
-        with (
-            self.engine.connect().execution_options(**{WRITE: True}) as connection,
-            connection.begin(),
-        ):
-            self._local.connection = connection
+        with self.engine.connect().execution_options(**{WRITE: True}) as connection:
             if checkpointer is not None:
-                _autocheckpoint(connection, 0)  # the checkpointer's thread does it
+                # Off until after COMMIT, where SQLite would checkpoint: the thread does it.
+                _autocheckpoint(connection, 0)
             try:
-                yield connection
+                with connection.begin():
+                    self._local.connection = connection
+                    try:
+                        yield connection
+                    finally:
+                        self._local.connection = None
             finally:
-                self._local.connection = None
                 if checkpointer is not None:
                     _autocheckpoint(connection, SQLITE_AUTOCHECKPOINT)
         if checkpointer is not None:

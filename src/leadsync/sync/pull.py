@@ -153,15 +153,15 @@ class Puller:
         """The copy of leads or contacts runs without the indexes it would rewrite all over
         (`COPY_DEFERRED_INDEXES`); they are built again when it ends, however it ends. After a
         crash they are missing until the resumed copy ends: lookups still work, by scanning."""
-        persons_pending = any(p.spec.kind is Kind.PERSON for p in pending)
-        if persons_pending:
+        if any(p.spec.kind is Kind.PERSON for p in pending):
             self.db.drop_copy_indexes()
         try:
             with self.db.bulk_load():
                 self._copy_all(pending, result)
         finally:
-            if persons_pending:
-                self.db.restore_copy_indexes()
+            # Always, not only when persons were copied: a copy killed after its persons
+            # resumes with other objects only, and must still build what it dropped.
+            self.db.restore_copy_indexes()
 
     def plans(self) -> list[ReadPlan]:
         """Read plans from describe as the sync user; new fields are registered on the way."""
@@ -273,20 +273,30 @@ class Puller:
     def _copy_batches(
         self, read_plan: ReadPlan, first: Mapping[str, Any], started: dt.datetime
     ) -> Iterator[list[SfRecord]]:
-        """The first page, then the rest: REST pages on from it (`nextRecordsUrl`) up to the
-        Bulk threshold, above it a Bulk 2.0 job for the records after the first page's last."""
-        if int(first["totalSize"]) <= self.settings.bulk_threshold:
-            for page in self._pages(first):
-                if page:
-                    yield [decode(read_plan, raw) for raw in page]
-            return
+        """The first page, then the records after its last: REST pages up to the Bulk
+        threshold, Bulk 2.0 jobs above it.
+
+        The rest is asked for afresh, not through the first page's `nextRecordsUrl`: that
+        query cursor was opened when the copy began, maybe hours before this object's turn,
+        and Salesforce closes idle cursors (and all but a user's newest ten)."""
         size = self.settings.batch_size
         records = [decode(read_plan, raw) for raw in first["records"]]
         for start in range(0, len(records), size):
             yield records[start : start + size]
         if first.get("done", True) or not records:
             return
-        yield from self._bulk_chunks(read_plan, records[-1], started)
+        if int(first["totalSize"]) > self.settings.bulk_threshold:
+            yield from self._bulk_chunks(read_plan, records[-1], started)
+            return
+        statement = soql.select(
+            read_plan.name,
+            read_plan.select,
+            where=_bulk_rest(records[-1], started),
+            order_by=ORDER,
+        )
+        for page in self.client.query_pages(statement, include_deleted=True):
+            if page:
+                yield [decode(read_plan, raw) for raw in page]
 
     def _bulk_chunks(
         self, read_plan: ReadPlan, last: SfRecord, started: dt.datetime
@@ -614,7 +624,7 @@ def _after_cursor(mark: Watermark) -> str | None:
 
 
 def _bulk_rest(last: SfRecord, started: dt.datetime) -> str:
-    """What a Bulk job reads after a first page: the records after its last one, stamped no
+    """What the copy reads after a first page: the records after its last one, stamped no
     later than the copy's start. A record of the first page changed since is stamped later:
     left to the first cycle (whose watermark is `started`), it is not read twice in one
     fresh copy. (Stamps are whole seconds, so the whole-second literal loses nothing.)"""
