@@ -30,7 +30,6 @@ from sqlalchemy.schema import CreateIndex, DropIndex
 from ..errors import DatabaseError, PersonNotFound, ValidationError
 from . import activities, campaigns, changes, custom_fields, opportunities, persons, sync_state
 from .changes import LOCAL
-from .checkpoints import SQLITE_AUTOCHECKPOINT, Checkpointer
 from .custom_fields import CustomField, DescribedField
 from .engine import DEFAULT_URL, WRITE, make_engine
 from .mapping import FieldMapping
@@ -54,7 +53,6 @@ class LeadDatabase:
         self.mapping = mapping or FieldMapping()
         self.clock = clock
         self._local = threading.local()
-        self._checkpointer: Checkpointer | None = None  # during `bulk_load` on SQLite
 
     @classmethod
     def open(
@@ -106,23 +104,15 @@ class LeadDatabase:
             with current.begin_nested():
                 yield current
             return
-        checkpointer = self._checkpointer
-        with self.engine.connect().execution_options(**{WRITE: True}) as connection:
-            if checkpointer is not None:
-                # Off until after COMMIT, where SQLite would checkpoint: the thread does it.
-                _autocheckpoint(connection, 0)
+        with (
+            self.engine.connect().execution_options(**{WRITE: True}) as connection,
+            connection.begin(),
+        ):
+            self._local.connection = connection
             try:
-                with connection.begin():
-                    self._local.connection = connection
-                    try:
-                        yield connection
-                    finally:
-                        self._local.connection = None
+                yield connection
             finally:
-                if checkpointer is not None:
-                    _autocheckpoint(connection, SQLITE_AUTOCHECKPOINT)
-        if checkpointer is not None:
-            checkpointer.nudge()
+                self._local.connection = None
 
     @contextmanager
     def _reading(self) -> Iterator[Connection]:
@@ -132,22 +122,6 @@ class LeadDatabase:
             return
         with self.engine.connect() as connection, connection.begin():
             yield connection
-
-    @contextmanager
-    def bulk_load(self) -> Iterator[None]:
-        """A block of many large write transactions (an initial copy): on a SQLite file, its
-        commits leave checkpointing the write-ahead log to a thread of its own
-        (`checkpoints.Checkpointer`). Elsewhere it changes nothing."""
-        path = _sqlite_file(self.engine)
-        if path is None or self._checkpointer is not None:
-            yield
-            return
-        self._checkpointer = Checkpointer(path)
-        try:
-            yield
-        finally:
-            checkpointer, self._checkpointer = self._checkpointer, None
-            checkpointer.close()
 
     def drop_copy_indexes(self) -> None:
         """Drop the indexes a large initial copy builds at its end (`COPY_DEFERRED_INDEXES`).
@@ -300,22 +274,6 @@ class LeadDatabase:
     def list_sync_errors(self, *, include_resolved: bool = False) -> list[dict[str, Any]]:
         with self._reading() as conn:
             return sync_state.list_errors(conn, include_resolved=include_resolved)
-
-
-def _sqlite_file(engine: Engine) -> str | None:
-    """The path of a SQLite database file; None for PostgreSQL or an in-memory database."""
-    url = engine.url
-    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
-        return None
-    return url.database
-
-
-def _autocheckpoint(connection: Connection, pages: int) -> None:
-    """Set SQLite's auto-checkpoint on the driver's connection: through SQLAlchemy it would be
-    refused after a failed statement, and the setting must be restored then too."""
-    driver = connection.connection.driver_connection
-    assert driver is not None
-    driver.execute(f"PRAGMA wal_autocheckpoint = {int(pages)}")
 
 
 def open_database(

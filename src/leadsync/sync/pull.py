@@ -156,8 +156,7 @@ class Puller:
         if any(p.spec.kind is Kind.PERSON for p in pending):
             self.db.drop_copy_indexes()
         try:
-            with self.db.bulk_load():
-                self._copy_all(pending, result)
+            self._copy_all(pending, result)
         finally:
             # Always, not only when persons were copied: a copy killed after its persons
             # resumes with other objects only, and must still build what it dropped.
