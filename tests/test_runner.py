@@ -55,6 +55,11 @@ def wait_for_a_stored_copy_batch(db: Path, process: subprocess.Popen[str]) -> No
 
 def test_sigterm_mid_copy_is_clean_and_the_next_run_finishes(big: Served) -> None:
     env = big.env(LEADSYNC_SYNC_BATCH_SIZE="500", LEADSYNC_SYNC_BULK_THRESHOLD="1000")
+    # Bulk result pages answered slowly, so that the copy is still running when the signal
+    # comes, however fast the rest of it is on this machine.
+    big.org.faults.add(
+        {"kind": "slow", "rate": 1.0, "path": "/jobs/query/[^/]+/results", "delay": 3}
+    )
     process = subprocess.Popen(
         [LEADSYNC, "sync", "--interval", "3600"],
         env=env,

@@ -354,3 +354,21 @@ def test_a_second_change_within_the_stored_versions_second_is_pulled(
     assert result.of("Lead").updated == 1
     assert person_by_sfdc(any_db, lead_id)["title"] == "Second title"
     assert puller.run().of("Lead").updated == 0  # and then it is a re-read like any other
+
+
+def test_a_delete_within_the_stored_versions_second_is_pulled_once(
+    org: Org, admin: Session, sf_admin: ApiClient, any_db: LeadDatabase, make_puller: PullerFactory
+) -> None:
+    puller = copied(org, any_db, make_puller)
+    [lead_id] = lead_ids(sf_admin, 1)
+    edit(org, admin, "Lead", lead_id, Title="Last title")
+    assert puller.run().of("Lead").updated == 1
+    [result] = writes.delete(org, admin, [lead_id])  # the clock is frozen: the same stamp
+    assert result.as_json()["success"]
+    assert puller.run().of("Lead").deleted == 1
+    person = person_by_sfdc(any_db, lead_id)
+    assert person["sfdcIsDeleted"] is True
+    activities = len(any_db.list_activities(person["id"]))
+    again = puller.run()  # a lookback re-read of the deleted version: nothing new
+    assert (again.of("Lead").deleted, again.of("Lead").updated) == (0, 0)
+    assert len(any_db.list_activities(person["id"])) == activities

@@ -24,15 +24,15 @@ from .store import (
     company_for_account,
     create_person,
     person_row,
+    person_version_stored,
     save_link,
-    unchanged_since_link,
 )
 
 
 def store_person(conn: Connection, plan: ReadPlan, record: SfRecord, at: dt.datetime) -> str:
     """Store one lead or contact; returns the run count it falls under."""
     link = sync_state.get_link(conn, record.object, record.id)
-    if unchanged_since_link(link, record):
+    if person_version_stored(link, record):
         return "skipped"
     if record.object == "Lead" and record.sync.get("ConvertedContactId"):
         return _converted_lead(conn, plan, record, link, at)

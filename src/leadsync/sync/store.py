@@ -56,6 +56,15 @@ def unchanged_since_link(link: Link | None, record: SfRecord) -> bool:
     )
 
 
+def person_version_stored(link: Link | None, record: SfRecord) -> bool:
+    """`unchanged_since_link` for a lead or contact. A deleted or converted one is never
+    taken for a re-read on its stamp alone: a delete or a conversion within the second of
+    the version stored changes no data field. Their paths see for themselves that they
+    already ran, and write nothing new then."""
+    converted = record.object == "Lead" and bool(record.sync.get("ConvertedContactId"))
+    return not record.deleted and not converted and unchanged_since_link(link, record)
+
+
 def changed_fields(record: SfRecord, baseline: Mapping[str, Any]) -> dict[str, Any]:
     """API name -> new value, for the fields Salesforce changed since the baseline."""
     return {

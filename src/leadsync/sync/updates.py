@@ -35,7 +35,7 @@ from .objects import ReadPlan
 from .persons import last_local_edit
 from .records import SfRecord
 from .rules import LEADSYNC, Rule, settle
-from .store import changed_fields, unchanged_since_link
+from .store import changed_fields, person_version_stored
 
 CHUNK = 1_000  # ids per IN list
 
@@ -79,7 +79,7 @@ def store_updates(
         link = links.get(record.id)
         if link is None or link.entity != "person":
             continue
-        if unchanged_since_link(link, record):
+        if person_version_stored(link, record):
             outcomes[position] = "skipped"  # a lookback re-read of a stored version
         elif not record.deleted and not _converted(record):
             todo.append((position, record, link))
