@@ -134,3 +134,27 @@ def test_scrub_masks_every_secret_a_server_might_echo() -> None:
     assert scrub(echoed, secret_creds) == (
         "login refused (invalid_grant): bad password *** for client ***"
     )
+
+
+def test_composite_refuses_more_queries_than_salesforce_takes_before_calling(
+    client: SalesforceClient, org: Org
+) -> None:
+    base = client.base_path
+
+    def query(n: int, resource: str = "queryAll") -> dict[str, str]:
+        return {
+            "method": "GET",
+            "url": f"{base}/{resource}?q=SELECT+Id+FROM+Lead",
+            "referenceId": f"q{n}",
+        }
+
+    describes = [
+        {"method": "GET", "url": f"{base}/sobjects/Lead/describe", "referenceId": f"d{n}"}
+        for n in range(20)
+    ]
+    five = [query(n, "query" if n % 2 else "queryAll") for n in range(5)]
+    assert len(client.composite([*five, *describes])) == 25  # five queries and 20 others
+    before = org.limits.used
+    with pytest.raises(ValueError, match="at most 5 queries"):
+        client.composite([*five, query(5)])
+    assert org.limits.used == before  # refused here, no call spent

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from sqlalchemy import text
 
@@ -66,6 +68,26 @@ def test_a_copy_that_fails_still_builds_the_index(
     assert index_exists(any_db, EMAIL_INDEX)
 
 
+def killed_copy(
+    db: LeadDatabase,
+    make_puller: PullerFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    where: Callable[[str, int], bool],
+) -> None:
+    """A copy killed after the batch `where` picks: a SIGKILL runs no `finally`, so the
+    index stays dropped."""
+
+    def kill(name: str, batches: int) -> None:
+        if where(name, batches):
+            raise Crash
+
+    with monkeypatch.context() as patch:
+        patch.setattr(db, "restore_copy_indexes", lambda: None)
+        with pytest.raises(Crash):
+            make_puller(db, bulk_threshold=0, batch_size=10, on_batch=kill).run()
+    assert not index_exists(db, EMAIL_INDEX)
+
+
 def test_after_a_kill_mid_copy_email_lookups_work_and_the_resumed_copy_builds_the_index(
     org: Org,
     any_db: LeadDatabase,
@@ -73,17 +95,7 @@ def test_after_a_kill_mid_copy_email_lookups_work_and_the_resumed_copy_builds_th
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     seed_demo(org, records=60)
-
-    def killed(name: str, batches: int) -> None:
-        if name == "Lead" and batches == 2:
-            raise Crash
-
-    # A SIGKILL runs no `finally`: the index stays dropped.
-    with monkeypatch.context() as patch:
-        patch.setattr(any_db, "restore_copy_indexes", lambda: None)
-        with pytest.raises(Crash):
-            make_puller(any_db, bulk_threshold=0, batch_size=10, on_batch=killed).run()
-    assert not index_exists(any_db, EMAIL_INDEX)
+    killed_copy(any_db, make_puller, monkeypatch, lambda name, n: name == "Lead" and n == 2)
     stored = any_db.find_persons(sfdcType="Lead", limit=1)[0]
     assert any_db.get_person_by_email(stored["email"])["id"] == stored["id"]  # by scanning
     result = make_puller(any_db, bulk_threshold=0, batch_size=10).run()
@@ -98,16 +110,8 @@ def test_a_copy_killed_after_its_persons_still_builds_the_index_when_resumed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     seed_demo(org, records=60)
-
-    def killed(name: str, batches: int) -> None:
-        if name == "Task":  # leads and contacts are copied by now
-            raise Crash
-
-    with monkeypatch.context() as patch:
-        patch.setattr(any_db, "restore_copy_indexes", lambda: None)  # a SIGKILL: no finally
-        with pytest.raises(Crash):
-            make_puller(any_db, bulk_threshold=0, batch_size=10, on_batch=killed).run()
-    assert not index_exists(any_db, EMAIL_INDEX)
+    # Killed in the Task copy: leads and contacts are copied by then.
+    killed_copy(any_db, make_puller, monkeypatch, lambda name, n: name == "Task")
     result = make_puller(any_db, bulk_threshold=0, batch_size=10).run()
     assert result.copied and result.of("Lead").read == 0  # only the objects after persons
     assert index_exists(any_db, EMAIL_INDEX)

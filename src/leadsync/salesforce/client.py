@@ -65,6 +65,7 @@ class ApiUsage:
 # Salesforce takes 25 sub-requests in one `/composite` call, of which at most 5 may be
 # queries (Query, QueryAll, Query More) or sObject Collections.
 COMPOSITE_QUERIES = 5
+_QUERY_URL = re.compile(r"/(query|queryAll)(/|\?|$)")
 
 
 @dataclass
@@ -229,9 +230,13 @@ class SalesforceClient:
     def composite(
         self, subrequests: Sequence[Mapping[str, Any]], *, all_or_none: bool = False
     ) -> list[dict[str, Any]]:
-        """Up to 25 sub-requests in one API call; returns their responses in order."""
+        """Up to 25 sub-requests in one API call, at most `COMPOSITE_QUERIES` of them queries;
+        returns their responses in order."""
         if len(subrequests) > 25:
             raise ValueError("a composite request holds at most 25 sub-requests")
+        queries = sum(1 for r in subrequests if _QUERY_URL.search(str(r.get("url", ""))))
+        if queries > COMPOSITE_QUERIES:
+            raise ValueError(f"a composite request holds at most {COMPOSITE_QUERIES} queries")
         body = {"allOrNone": all_or_none, "compositeRequest": list(subrequests)}
         answer = self.request_json("POST", "composite", json=body)
         responses: list[dict[str, Any]] = answer["compositeResponse"]
