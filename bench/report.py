@@ -304,7 +304,7 @@ def _convergence_row(persons: int, row: dict[str, Any]) -> str:
     if "seconds" not in row:  # nothing edited, or the worker failed before cycling
         return f"| {_n(persons)} | {edits} | error: {row.get('error', '-')} | | | | | |"
     cycles = row["cycles"]
-    seconds = f"{row['seconds']:.1f}"
+    seconds = f"{row['seconds']:.2f}" if row["seconds"] < 1 else f"{row['seconds']:.1f}"
     if not row["converged"]:
         seconds = f"not converged ({seconds})"
     check = _check_cell(row.get("check"))

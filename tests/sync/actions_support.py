@@ -15,7 +15,7 @@ from leadsync.sync import Puller
 from leadsync.sync.actions import Actions
 
 from .conftest import PullerFactory, org_clock
-from .helpers import activity_count, person_by_sfdc
+from .helpers import activity_count, next_minute, person_by_sfdc
 
 HOUR = 3600
 
@@ -57,7 +57,7 @@ class World:
         assert result.success, result.as_json()
 
     def pull(self) -> Any:
-        self.org.clock.advance(1)
+        next_minute(self.org)  # what changed before is in an ended minute: every check sees it
         result = self.puller.run()
         self.org.clock.advance(1)
         return result

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from leadsync.db import LeadDatabase
 from leadsync.db.schema import activities, companies, owners, persons
+from leadsync.emulator.org import Org
 
 
 def count(db: LeadDatabase, table: Any, *where: Any) -> int:
@@ -41,3 +42,10 @@ def person_by_sfdc(db: LeadDatabase, sfdc_id: str) -> dict[str, Any]:
         p for p in db.find_persons(sfdcLeadId=sfdc_id) + db.find_persons(sfdcContactId=sfdc_id)
     ]
     return found
+
+
+def next_minute(org: Org) -> None:
+    """Let the minute of the last Salesforce change end: most objects' changes are found by
+    the replication resources (`sync.change_check`), which report a change once its minute is
+    over."""
+    org.clock.advance(60)

@@ -14,7 +14,7 @@ from leadsync.emulator.sessions import Session
 from ..conftest import login
 from ..emulator.test_convert_merge import merge, merge_xml
 from .conftest import PullerFactory
-from .helpers import person_by_sfdc, person_counts
+from .helpers import next_minute, person_by_sfdc, person_counts
 from .test_pull_cycle import copied
 from .test_pull_related import create
 
@@ -62,14 +62,14 @@ def test_a_salesforce_merge_merges_the_two_persons(
     campaign = create(org, admin, "Campaign", Name="Merge Webinar")
     key = "LeadId" if obj == "Lead" else "ContactId"
     create(org, admin, "CampaignMember", CampaignId=campaign, **{key: loser})
-    org.clock.advance(1)
+    next_minute(org)
     puller.run()
     winner, merged = person_by_sfdc(any_db, master), person_by_sfdc(any_db, loser)
     assert winner["id"] != merged["id"]
     counts = person_counts(any_db)
-    org.clock.advance(1)
+    next_minute(org)
     sf_merge(http, org, obj, master, loser)
-    org.clock.advance(1)
+    next_minute(org)
     puller.run()
     after = person_by_sfdc(any_db, master)
     assert after["id"] == winner["id"]

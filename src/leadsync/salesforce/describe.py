@@ -69,13 +69,21 @@ class DescribeCache:
     ttl: float = 300.0
     clock: Callable[[], float] = time.monotonic
     _objects: dict[str, tuple[float, dict[str, FieldInfo]]] = field(default_factory=dict)
-    _global: tuple[float, set[str]] | None = None
+    # (fetched at, names of queryable objects, names of replicateable ones)
+    _global: tuple[float, set[str], set[str]] | None = None
 
     def object_names(self) -> set[str]:
         """Names of the objects the sync user can query (the global describe)."""
         self._ensure([GLOBAL])
         assert self._global is not None
         return self._global[1]
+
+    def replicable_names(self) -> set[str]:
+        """Names of the objects whose changes the replication resources (`sobjects/{obj}/updated`
+        and `deleted`) can report."""
+        self._ensure([GLOBAL])
+        assert self._global is not None
+        return self._global[2]
 
     def fields(self, object_name: str) -> dict[str, FieldInfo]:
         """Visible fields of an object by API name (compound fields left out)."""
@@ -142,7 +150,12 @@ class DescribeCache:
 
     def _keep(self, key: str, now: float, body: dict[str, Any]) -> None:
         if key == GLOBAL:
-            self._global = (now, {str(o["name"]) for o in body["sobjects"] if o.get("queryable")})
+            entries = body["sobjects"]
+            self._global = (
+                now,
+                {str(o["name"]) for o in entries if o.get("queryable")},
+                {str(o["name"]) for o in entries if o.get("queryable") and o.get("replicateable")},
+            )
             return
         infos = {
             str(raw["name"]): FieldInfo.from_describe(raw)

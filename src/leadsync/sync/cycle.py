@@ -112,8 +112,8 @@ class CycleResult:
 
 class Syncer:
     """Runs cycles for one org and one database. Keep one instance across cycles: the pull
-    caches describes, so an idle cycle costs an API call per five objects (plus the push's,
-    if any)."""
+    caches describes, so an idle cycle costs one API call for up to fifteen objects (plus the
+    push's, if any)."""
 
     def __init__(
         self,

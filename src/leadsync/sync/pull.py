@@ -9,13 +9,14 @@ together with a cursor (the last SystemModstamp and Id stored), so a crash resum
 last stored batch instead of starting over. New leads and contacts, nearly every record of a
 copy, are stored a batch at a time in multi-row statements (`batch.store_persons`).
 
-Incremental cycle: `/composite` calls carry every object's first page of `queryAll WHERE
-SystemModstamp >= watermark - lookback ORDER BY SystemModstamp, Id`, five objects a call, so an
-idle cycle costs ceil(objects / 5) API calls (3 for the 13 objects of a typical org; Marketo's
-costs 25); only objects with more than a page of changes page on. The lookback re-reads a window
-before the watermark so that a record stamped earlier but committed after the previous query is
-not missed; re-reading a record version already stored is recognised and skipped. A watermark
-moves only after a batch is stored and never past the cycle's start time.
+Incremental cycle: every object's changes are `queryAll WHERE SystemModstamp >= watermark -
+lookback ORDER BY SystemModstamp, Id`. The change check (`change_check`) asks five objects that
+query and the others Salesforce's replication resources, all in one `/composite` call for up to
+fifteen objects, so an idle cycle costs one API call (Marketo's costs 25); only objects with
+changes are queried after it, and only those with more than a page page on. The lookback
+re-reads a window before the watermark so that a record stamped earlier but committed after the
+previous query is not missed; re-reading a record version already stored is recognised and
+skipped. A watermark moves only after a batch is stored and never past the cycle's start time.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from ..salesforce.client import COMPOSITE_QUERIES, SalesforceClient
 from ..salesforce.describe import DescribeCache
 from .batch import fewer_collections, store_persons
 from .campaigns import store_campaign, store_campaign_status, store_member
+from .change_check import CheckRequest, check_changes, query_page
 from .custom_objects import store_custom_record
 from .objects import OBJECTS, Kind, ObjectSpec, ReadPlan, links_to_persons, ordered_specs, plan
 from .opportunities import store_opportunity, store_role
@@ -362,9 +364,11 @@ class Puller:
         started = self.clock()
         with self.db.transaction() as conn:
             marks = {p.name: sync_state.get_watermark(conn, p.name) for p in plans}
-        first_pages = self._first_pages(plans, marks)
+        first_pages = self._first_pages(plans, marks, started)
         for read_plan in _in_cycle_order(plans):
             name, mark = read_plan.name, marks[read_plan.name]
+            if name not in first_pages:  # found idle up to a date covered (see change_check)
+                continue
             counts = result.of(name)
             with self._run(name, PULL, counts):
                 for page in self._pages(first_pages[name]):
@@ -382,24 +386,44 @@ class Puller:
                     )
 
     def _first_pages(
-        self, plans: list[ReadPlan], marks: Mapping[str, Watermark]
+        self, plans: list[ReadPlan], marks: Mapping[str, Watermark], started: dt.datetime
     ) -> dict[str, dict[str, Any]]:
-        """Every object's first page of changes, five objects per `/composite` call."""
-        responses = self._composite_queries(
-            {p.name: self._changes_soql(p, marks[p.name]) for p in plans}
+        """The first page of changes of every object that may have changed, after the change
+        check (one `/composite` call for up to fifteen objects); an object found idle gets its
+        watermark moved to the date covered and no page."""
+        requests = [
+            CheckRequest(p.name, self._changes_soql(p, marks[p.name]), self._since(marks[p.name]))
+            for p in plans
+        ]
+        check = check_changes(
+            self.client,
+            requests,
+            replicable=self.describe.replicable_names(),
+            now=started,
+            failed=_subrequest_error,
         )
-        pages: dict[str, dict[str, Any]] = {}
-        for response in responses:
-            status = int(response.get("httpStatusCode", 500))
-            body = response.get("body")
-            if status >= 300 or not isinstance(body, dict):
-                raise _subrequest_error(str(response.get("referenceId")), status, body)
-            pages[str(response["referenceId"])] = body
-        return pages
+        by_name = {r.name: r for r in requests}
+        if check.changed:
+            responses = self._composite_queries({n: by_name[n].soql for n in check.changed})
+            for response in responses:
+                name = str(response.get("referenceId"))
+                check.pages[name] = query_page(response, name, _subrequest_error)
+        if check.covered:
+            with self.db.transaction() as conn:
+                for name, covered in check.covered.items():
+                    previous = marks[name].watermark
+                    reached = min(covered, started)
+                    if previous is None or reached > previous:
+                        sync_state.set_watermark(
+                            conn, Watermark(name, reached, None, True), at=self.db.clock()
+                        )
+        return check.pages
+
+    def _since(self, mark: Watermark) -> dt.datetime:
+        return (mark.watermark or dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) - self.settings.lookback
 
     def _changes_soql(self, read_plan: ReadPlan, mark: Watermark) -> str:
-        since = (mark.watermark or dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) - self.settings.lookback
-        where = f"SystemModstamp >= {soql.datetime_literal(since)}"
+        where = f"SystemModstamp >= {soql.datetime_literal(self._since(mark))}"
         return soql.select(read_plan.name, read_plan.select, where=where, order_by=ORDER)
 
     def _pages(self, body: Mapping[str, Any]) -> Iterator[list[dict[str, Any]]]:
