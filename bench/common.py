@@ -131,6 +131,9 @@ class Emulator:
         return peak_rss_mb_of(self.process.pid)
 
 
+SEED_AGE = 900  # seconds
+
+
 @contextmanager
 def emulator(records: int, log: IO[bytes] | None = None) -> Iterator[Emulator]:
     """`leadsync emulator --records N` in its own process on a free port, seeded and serving."""
@@ -138,6 +141,8 @@ def emulator(records: int, log: IO[bytes] | None = None) -> Iterator[Emulator]:
     url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "leadsync.cli", "emulator", "--port", str(port)]
     command += ["--records", str(records), "--api-limit", str(API_LIMIT)]
+    # Seeded records stamped in the past: an org at rest, which no cycle's lookback reaches.
+    command += ["--seed-age", str(SEED_AGE)]
     started = time.perf_counter()
     server = subprocess.Popen(command, stdout=log or subprocess.DEVNULL, stderr=subprocess.STDOUT)
     try:

@@ -71,7 +71,9 @@ def emulator(records: int) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "leadsync.cli", "emulator", "--port", str(port)]
     server = subprocess.Popen(
-        [*command, "--records", str(records)], stdout=subprocess.DEVNULL, text=True
+        [*command, "--records", str(records), "--seed-age", str(SEED_AGE)],
+        stdout=subprocess.DEVNULL,
+        text=True,
     )
     try:
         while server.poll() is None:
@@ -137,6 +139,11 @@ def _cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+# The seed is stamped this many seconds in the past (`leadsync emulator --seed-age`): an org at
+# rest, which no lookback window reaches.
+SEED_AGE = 900
+
+
 def timed(work: Callable[[], PullResult]) -> tuple[PullResult, float, float]:
     """The result, wall seconds and CPU seconds of this process (all threads): on a shared
     machine the CPU time says what the engine costs whatever else runs."""
@@ -193,17 +200,21 @@ def run(kind: str, url: str, args: argparse.Namespace) -> None:
         print(f"  peak RSS of this process: {_peak_rss_mb():,.0f} MB")
         if args.no_cycles:
             return
-        # The copy's watermark is its start, and every cycle re-reads a 5-minute lookback
-        # window before its watermark: the first cycle re-reads what was stamped in the 5
-        # minutes before the copy (the seed's newest leads, here), recognises it and skips it.
-        # Started after the window has passed the seed, it leaves an idle org behind it.
-        wait = args.seeded_at + puller.settings.lookback.total_seconds() + 1 - time.time()
-        if wait > 0:
-            print(f"  waiting {wait:.0f} s for the lookback window to pass the seed")
-            time.sleep(wait)
+        # Every cycle re-reads a 5-minute lookback window before its watermark (and the
+        # replication resources round its start down to the minute): the first cycle re-reads
+        # what changed in the minutes before the copy began (a previous database's changed
+        # leads), recognises it and skips it. The idle cycle runs once the window has passed
+        # the org's last change, so that it measures an idle org.
         report("first cycle after the copy", *timed(puller.run))
+        quiet = puller.settings.lookback.total_seconds() + 60
+        wait = args.changed_at + quiet - time.time()
+        if wait > 0:
+            print(f"  waiting {wait:.0f} s for the lookback window to pass the last change")
+            time.sleep(wait)
+        puller.run()  # the window the wait moved past, read once more (skipped)
         report("idle cycle", *timed(puller.run))
         change_leads(url, args.changed)
+        args.changed_at = time.time()
         report(f"cycle with {args.changed:,} changed leads", *timed(puller.run))
 
 
@@ -226,7 +237,7 @@ def main() -> None:
     print(f"python {platform.python_version()}, {versions}, sqlite {sqlite3.sqlite_version}")
     started = time.perf_counter()
     with emulator(args.records) as url:
-        args.seeded_at = time.time()
+        args.changed_at = time.time() - SEED_AGE  # the seed is stamped SEED_AGE ago
         print(
             f"emulator: {args.records:,} leads seeded and serving in "
             f"{time.perf_counter() - started:.1f} s"

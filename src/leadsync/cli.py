@@ -98,6 +98,9 @@ def emulator(
     org_file: str | None = typer.Option(None, help="Org definition TOML (default: demo org)."),
     api_limit: int | None = typer.Option(None, help="Daily API request limit."),
     session_lifetime: int | None = typer.Option(None, help="Access token lifetime in seconds."),
+    seed_age: int = typer.Option(
+        0, help="Stamp the seeded records this many seconds ago (an org idle since)."
+    ),
 ) -> None:
     """Serve a local Salesforce org (REST, SOAP, Bulk 2.0, OAuth) until Ctrl+C."""
     from .emulator.orgfile import OrgFileError
@@ -121,6 +124,7 @@ def emulator(
         records=records,
         api_limit=api_limit,
         session_lifetime=session_lifetime,
+        seed_age=seed_age,
     )
     try:
         org, summary = build_org(options)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 import string
 from pathlib import Path
 from typing import Any
@@ -267,3 +268,27 @@ def test_demo_seed_fits_a_bare_org_file_without_the_demo_customisations() -> Non
         assert owners == {"005"}
     finally:
         org.close()
+
+
+def test_seed_age_stamps_the_seed_that_long_ago_and_leaves_the_clock_in_real_time() -> None:
+    def newest(org: Org) -> int:
+        return max(
+            max(row["SystemModstamp"] for row in rows(org, name))
+            for name in ("Lead", "Account", "Contact", "Task", "CampaignMember")
+        )
+
+    fresh, _ = build_org(OrgOptions(records=50))
+    aged, summary = build_org(OrgOptions(records=50, seed_age=3600))
+    try:
+        assert summary.created["Lead"] == 50
+        # The same seed, an hour earlier (give or take the seconds between the two seeds).
+        assert 3600 - 5 <= newest(fresh) - newest(aged) <= 3600
+        assert not aged.clock.frozen and abs(aged.clock.now_float() - time.time()) < 1
+    finally:
+        fresh.close()
+        aged.close()
+
+
+def test_a_negative_seed_age_is_refused() -> None:
+    with pytest.raises(ValueError, match="--seed-age"):
+        build_org(OrgOptions(records=5, seed_age=-1))

@@ -38,6 +38,12 @@ class Clock:
                 self._offset = self._frozen - time.time()
             self._frozen = None
 
+    def reset(self) -> None:
+        """Back to real time, running."""
+        with self._lock:
+            self._frozen = None
+            self._offset = 0.0
+
     def advance(self, seconds: float) -> None:
         with self._lock:
             if self._frozen is not None:
