@@ -18,7 +18,13 @@ from leadsync.emulator.org import Org
 from leadsync.emulator.sessions import Session
 from leadsync.salesforce.client import COMPOSITE_QUERIES
 from leadsync.sync import Puller
-from leadsync.sync.change_check import QUERY_FIRST, SUBREQUESTS, CheckRequest, _calls
+from leadsync.sync.change_check import (
+    QUERY_FIRST,
+    SUBREQUESTS,
+    CheckRequest,
+    _calls,
+    replication_start,
+)
 
 from ..conftest import ApiClient
 from .conftest import PullerFactory
@@ -212,3 +218,34 @@ def test_windows_the_replication_resources_refuse_are_checked_by_query() -> None
     [(queries, replicated)] = _calls(everything, {r.name for r in everything}, NOW)
     assert [r.name for r in queries] == ["Task", "Event", *QUERY_FIRST[:3]]
     assert [r.name for r in replicated] == [*QUERY_FIRST[3:], "User"]
+
+
+def test_the_replication_window_starts_at_the_next_whole_minute() -> None:
+    # Rounded down (as the resources would), the window would take in a minute of changes
+    # older than the lookback: records already read, reported as changes.
+    assert replication_start(NOW) == NOW
+    assert replication_start(NOW + dt.timedelta(seconds=1)) == NOW + dt.timedelta(minutes=1)
+    assert replication_start(NOW - dt.timedelta(microseconds=1)) == NOW
+
+
+def test_a_change_older_than_the_rounded_window_is_not_taken_for_news(
+    org: Org,
+    admin: Session,
+    sf_admin: ApiClient,
+    any_db: LeadDatabase,
+    make_puller: PullerFactory,
+) -> None:
+    puller = copied(org, any_db, make_puller)
+    task = sf_admin.query("SELECT Id FROM Task ORDER BY Id LIMIT 1")["records"][0]["Id"]
+    early_in_a_minute(org)
+    edit(org, admin, "Task", task, Subject="Read once")  # at E = hh:mm:05
+    org.clock.advance(60)
+    assert puller.run().of("Task").updated == 1
+    org.clock.advance(260)  # E + 320: the lookback still holds E, read again
+    assert puller.run().of("Task").read == 1  # watermark E + 320
+    org.clock.advance(10)
+    # The window now starts at E + 20 (hh:mm:25): the edit is outside it, though inside the
+    # minute a start rounded down (hh:mm:00) would take in.
+    before = org.limits.used
+    assert puller.run().of("Task").read == 0
+    assert org.limits.used - before == 1
