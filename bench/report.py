@@ -209,8 +209,10 @@ def economy_section(meta: dict[str, Any], sizes: list[dict[str, Any]]) -> list[s
         "After each initial copy (one warm-up cycle first, so describes are cached as in a "
         "long-running sync). Changed leads are edited by the admin through the REST API before "
         "the cycle, and pushed changes are local edits of linked persons (`update_person`) "
-        "pushed by `Pusher.run()`; the admin's calls are not counted. See the note under "
-        '"Cost against size" for the 2-call idle cycle right after a fresh seed.',
+        "pushed by `Pusher.run()`; the admin's calls are not counted. A cycle's change check "
+        "is one `/composite` call for up to 15 objects: five asked with their changes query, "
+        "the others with Salesforce's replication resources (`updated`, `deleted`); an object "
+        "with changes is queried after it (`sync/change_check.py`).",
         "",
         f"| measure | {heads} | Marketo (documented) |",
         "|---|" + "---:|" * (len(sizes) + 1),
@@ -258,11 +260,9 @@ def size_section(meta: dict[str, Any], sizes: list[dict[str, Any]]) -> list[str]
         "",
         f"An idle cycle and a {label} cycle over orgs of growing size (goal: flat). "
         "Records read include the look-back window the cycle re-reads (5 minutes before the "
-        "watermark), so recent changes are read again and skipped. The cycles run minutes "
-        "after the org was seeded, and the seed stamps its newest records up to the moment it "
-        "ran: those inside the window are read again too, and when more than one page (2,000 "
-        "records) of them falls in it, an idle cycle pages once more (2 calls instead of 1) "
-        "until the window has moved past them.",
+        "watermark), so recent changes are read again and skipped. The org is seeded as if "
+        "15 minutes ago (`leadsync emulator --seed-age 900`), out of every window: the idle "
+        "cycle measures an org at rest.",
         "",
         f"| persons in org | idle s | idle calls | idle records read | {label} s | "
         f"{label} calls | {label} records read |",

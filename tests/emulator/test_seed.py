@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import random
-import time
 import string
+import time
 from pathlib import Path
 from typing import Any
 
@@ -274,7 +274,7 @@ def test_seed_age_stamps_the_seed_that_long_ago_and_leaves_the_clock_in_real_tim
     def newest(org: Org) -> int:
         return max(
             max(row["SystemModstamp"] for row in rows(org, name))
-            for name in ("Lead", "Account", "Contact", "Task", "CampaignMember")
+            for name in ("User", "Group", "Lead", "Account", "Contact", "Task", "CampaignMember")
         )
 
     fresh, _ = build_org(OrgOptions(records=50))

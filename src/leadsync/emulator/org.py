@@ -45,10 +45,11 @@ class Org:
         db_path: str | None = None,
         *,
         instance_url: str | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.definition = definition or orgfile.load()
         self.id = ORG_ID
-        self.clock = Clock()
+        self.clock = clock or Clock()  # a frozen one stamps the bootstrap users in the past
         self.store = Store(db_path, self.definition.schema)
         self.limits = ApiCounter(self.store, self.clock, self.definition.api_request_limit)
         self.sessions = SessionManager(

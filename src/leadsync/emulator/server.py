@@ -18,6 +18,7 @@ import uvicorn
 
 from . import orgfile
 from .app import DroppedConnection, create_app
+from .clock import Clock
 from .org import Org
 from .seed import SeedSummary, seed_org
 
@@ -64,10 +65,11 @@ def build_org(options: OrgOptions) -> tuple[Org, SeedSummary]:
         parent = Path(options.db).expanduser().resolve().parent
         if not parent.is_dir():
             raise ValueError(f"directory for --db does not exist: {parent}")
-    org = Org(definition, options.db)
+    clock = Clock()
+    if options.seed_age:  # from the bootstrap users on: the whole org was made that long ago
+        clock.freeze(time.time() - options.seed_age)
+    org = Org(definition, options.db, clock=clock)
     try:
-        if options.seed_age:
-            org.clock.freeze(time.time() - options.seed_age)
         summary = seed_org(org, options.seed, records=options.records)
     except BaseException:
         org.close()
