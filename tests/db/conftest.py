@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 
 from leadsync.db import LeadDatabase
 from leadsync.db.schema import metadata
+from leadsync.db.types import utcnow
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "LEADSYNC_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -95,4 +96,5 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LeadDat
         return
     shared: LeadDatabase = request.getfixturevalue("postgres_database")
     _empty(shared)
+    shared.clock = utcnow  # a test may have set its own on this shared instance
     yield shared

@@ -94,7 +94,7 @@ def _store(
     """Store one page as a cycle does (fallback included), read the state, roll it back."""
     counts = Counts()
     state: dict[str, Any] = {}
-    db.clock = lambda: AT
+    monkeypatch.setattr(db, "clock", lambda: AT)
     with _one_at_a_time(monkeypatch, batched):
         try:
             with db.transaction() as conn:
