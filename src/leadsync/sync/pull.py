@@ -35,19 +35,20 @@ from ..db import LeadDatabase, sync_state
 from ..db.sync_state import Watermark
 from ..db.types import utcnow
 from ..errors import FatalSalesforceError, LeadsyncError
-from ..salesforce import bulk, soql
+from ..salesforce import soql
 from ..salesforce.client import COMPOSITE_QUERIES, SalesforceClient
 from ..salesforce.describe import DescribeCache
 from .batch import fewer_collections, store_persons
 from .campaigns import store_campaign, store_campaign_status, store_member
 from .change_check import CheckRequest, check_changes, query_page
+from .copy_reads import ORDER, CopySizes, after_cursor, copy_batches
 from .custom_objects import store_custom_record
 from .objects import OBJECTS, Kind, ObjectSpec, ReadPlan, links_to_persons, ordered_specs, plan
 from .opportunities import store_opportunity, store_role
 from .persons import store_person
 from .prefetch import prefetch
 from .queues import store_queue
-from .records import RowDecoder, SfRecord, decode
+from .records import SfRecord, decode
 from .related import reported
 from .related_pages import PAGE_STORES
 from .rules import FieldRules
@@ -56,7 +57,6 @@ from .store import Counts, store_company, store_owner
 from .tasks import store_sfdc_activity
 from .updates import load_links, store_updates
 
-ORDER = ("SystemModstamp", "Id")
 # Leads before contacts in a cycle: a lead converted since the last cycle then claims its new
 # contact for the lead's person before the contact is read (no temporary duplicate to merge).
 # Objects not named here (custom objects) follow in copy order.
@@ -76,7 +76,6 @@ CYCLE_ORDER = (
 )
 MAX_PAGE = 2_000
 ANALYZE_AFTER = 20_000  # records copied into an object before its statistics are refreshed
-BULK_PAGE = 10_000  # rows per Bulk result page: a page is parsed in memory at once
 COPY, PULL = "Initial copy", "Pull updates"  # sync run operations
 
 
@@ -85,7 +84,7 @@ class PullSettings:
     bulk_threshold: int = 2_000  # Salesforce's own advice: Bulk API above ~2,000 records
     batch_size: int = 10_000  # records stored per transaction on the Bulk path
     # Records per Bulk job of a copy: the first job small, each next one twice as large, up
-    # to `bulk_chunk` (see `Puller._bulk_chunks`).
+    # to `bulk_chunk` (see `copy_reads._bulk_chunks`).
     first_bulk_chunk: int = 20_000
     bulk_chunk: int = 200_000
     lookback: dt.timedelta = dt.timedelta(minutes=5)
@@ -210,9 +209,7 @@ class Puller:
         with self.db.transaction() as conn:
             marks = {p.name: sync_state.get_watermark(conn, p.name) for p in plans}
         statements = {
-            p.name: soql.select(
-                p.name, p.select, where=_after_cursor(marks[p.name]), order_by=ORDER
-            )
+            p.name: soql.select(p.name, p.select, where=after_cursor(marks[p.name]), order_by=ORDER)
             for p in plans
         }
         first_pages = self._query_first_pages(statements)
@@ -274,64 +271,13 @@ class Puller:
     def _copy_batches(
         self, read_plan: ReadPlan, first: Mapping[str, Any], started: dt.datetime
     ) -> Iterator[list[SfRecord]]:
-        """The first page, then the records after its last: REST pages up to the Bulk
-        threshold, Bulk 2.0 jobs above it.
-
-        The rest is asked for afresh, not through the first page's `nextRecordsUrl`: that
-        query cursor was opened when the copy began, maybe hours before this object's turn,
-        and Salesforce closes idle cursors (and all but a user's newest ten)."""
-        size = self.settings.batch_size
-        records = [decode(read_plan, raw) for raw in first["records"]]
-        for start in range(0, len(records), size):
-            yield records[start : start + size]
-        if first.get("done", True) or not records:
-            return
-        if int(first["totalSize"]) > self.settings.bulk_threshold:
-            yield from self._bulk_chunks(read_plan, records[-1], started)
-            return
-        statement = soql.select(
-            read_plan.name,
-            read_plan.select,
-            where=_bulk_rest(records[-1], started),
-            order_by=ORDER,
+        sizes = CopySizes(
+            self.settings.batch_size,
+            self.settings.bulk_threshold,
+            self.settings.first_bulk_chunk,
+            self.settings.bulk_chunk,
         )
-        for page in self.client.query_pages(statement, include_deleted=True):
-            if page:
-                yield [decode(read_plan, raw) for raw in page]
-
-    def _bulk_chunks(
-        self, read_plan: ReadPlan, last: SfRecord, started: dt.datetime
-    ) -> Iterator[list[SfRecord]]:
-        """The records after `last`, through Bulk jobs of growing size (`LIMIT`), each asked
-        for as soon as the one before has been read to its end.
-
-        A job's results can only be read once the job is complete, and the copy has nothing
-        else to store meanwhile: one job for a million records would leave the copy idle for
-        as long as Salesforce takes to run it. The first job is small, so storing starts
-        early; each next job runs on Salesforce's side while this side still stores the last
-        batches of the one before."""
-        size, chunk = self.settings.batch_size, self.settings.first_bulk_chunk
-        while True:
-            statement = soql.select(
-                read_plan.name,
-                read_plan.select,
-                where=_bulk_rest(last, started),
-                order_by=ORDER,
-                limit=chunk,
-            )
-            pages = bulk.query_pages(
-                self.client, statement, include_deleted=True, page_size=max(size, BULK_PAGE)
-            )
-            read = 0
-            for header, rows in pages:
-                decoder = RowDecoder(read_plan, header)  # Bulk CSV: decoded by column position
-                for start in range(0, len(rows), size):
-                    batch = [decoder.decode(row) for row in rows[start : start + size]]
-                    read, last = read + len(batch), batch[-1]
-                    yield batch
-            if read < chunk:
-                return  # the job held everything that was left
-            chunk = min(chunk * 2, self.settings.bulk_chunk)
+        return copy_batches(self.client, sizes, read_plan, first, started)
 
     def _query_first_pages(self, statements: Mapping[str, str]) -> dict[str, dict[str, Any]]:
         """The first `queryAll` page of each statement (by object name), five to a
@@ -635,24 +581,6 @@ def _report_problems(conn: Connection, record: SfRecord, at: dt.datetime, counts
         sfdc_id=record.id,
         fields=record.problems,
     )
-
-
-def _after_cursor(mark: Watermark) -> str | None:
-    """Resume an interrupted copy strictly after the last (SystemModstamp, Id) stored."""
-    if mark.copy_done or mark.watermark is None or mark.copy_cursor is None:
-        return None
-    stamp = soql.datetime_literal(mark.watermark)
-    cursor = soql.quote(mark.copy_cursor)
-    return f"(SystemModstamp > {stamp} OR (SystemModstamp = {stamp} AND Id > {cursor}))"
-
-
-def _bulk_rest(last: SfRecord, started: dt.datetime) -> str:
-    """What the copy reads after a first page: the records after its last one, stamped no
-    later than the copy's start. A record of the first page changed since is stamped later:
-    left to the first cycle (whose watermark is `started`), it is not read twice in one
-    fresh copy. (Stamps are whole seconds, so the whole-second literal loses nothing.)"""
-    after = _after_cursor(Watermark(last.object, last.modstamp, last.id, False))
-    return f"{after} AND SystemModstamp <= {soql.datetime_literal(started)}"
 
 
 def _subrequest_error(name: str, status: int, body: Any) -> FatalSalesforceError:
