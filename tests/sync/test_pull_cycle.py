@@ -373,3 +373,34 @@ def test_a_delete_within_the_stored_versions_second_is_pulled_once(
     again = puller.run()  # a lookback re-read of the deleted version: nothing new
     assert (again.of("Lead").deleted, again.of("Lead").updated) == (0, 0)
     assert len(any_db.list_activities(person["id"])) == activities
+
+
+@pytest.mark.parametrize("page_path", [True, False], ids=["page", "one-by-one"])
+@pytest.mark.parametrize("obj,field", [("Lead", "OwnerId"), ("Contact", "AccountId")])
+def test_an_owner_or_account_change_within_the_stored_versions_second_is_pulled(
+    org: Org,
+    admin: Session,
+    sf_admin: ApiClient,
+    any_db: LeadDatabase,
+    make_puller: PullerFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    obj: str,
+    field: str,
+    page_path: bool,
+) -> None:
+    # Neither field is in the baseline: a change of only that field, in the second of the
+    # stored version, carries the same stamp and no data change.
+    puller = copied(org, any_db, make_puller)
+    record = sf_admin.query(f"SELECT Id, {field} FROM {obj} ORDER BY Id LIMIT 1")["records"][0]
+    edit(org, admin, obj, record["Id"], Title="Stored version")
+    assert puller.run().of(obj).updated == 1
+    parent = "User" if field == "OwnerId" else "Account"
+    soql = f"SELECT Id FROM {parent} WHERE Id != '{record[field]}' ORDER BY Id LIMIT 1"
+    [other] = [r["Id"] for r in sf_admin.query(soql)["records"]]
+    edit(org, admin, obj, record["Id"], **{field: other})  # the clock is frozen: same stamp
+    if not page_path:
+        monkeypatch.setattr(pull_module, "store_updates", lambda *args: {})
+    assert puller.run().of(obj).read == 1
+    key = "sfdcOwnerId" if field == "OwnerId" else "sfdcAccountId"
+    assert person_by_sfdc(any_db, record["Id"])[key] == other
+    assert puller.run().of(obj).updated == 0  # and then it is a re-read like any other

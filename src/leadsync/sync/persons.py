@@ -23,6 +23,8 @@ from .store import (
     changed_fields,
     company_for_account,
     create_person,
+    owner_and_account_kept,
+    owners_and_accounts,
     person_row,
     person_version_stored,
     save_link,
@@ -32,8 +34,10 @@ from .store import (
 def store_person(conn: Connection, plan: ReadPlan, record: SfRecord, at: dt.datetime) -> str:
     """Store one lead or contact; returns the run count it falls under."""
     link = sync_state.get_link(conn, record.object, record.id)
-    if person_version_stored(link, record):
-        return "skipped"
+    if link is not None and person_version_stored(link, record):
+        stored = owners_and_accounts(conn, [link.entity_id]).get(link.entity_id)
+        if owner_and_account_kept(record, stored):
+            return "skipped"
     if record.object == "Lead" and record.sync.get("ConvertedContactId"):
         return _converted_lead(conn, plan, record, link, at)
     if record.deleted:

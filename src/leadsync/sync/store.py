@@ -9,7 +9,7 @@ Re-reading an unchanged record, or our own write coming back, therefore writes n
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +63,39 @@ def person_version_stored(link: Link | None, record: SfRecord) -> bool:
     already ran, and write nothing new then."""
     converted = record.object == "Lead" and bool(record.sync.get("ConvertedContactId"))
     return not record.deleted and not converted and unchanged_since_link(link, record)
+
+
+# Ids per `IN` list when reading the owners and accounts of a page's persons.
+OWNER_CHUNK = 1_000
+
+
+def owners_and_accounts(
+    conn: Connection, person_ids: Sequence[int]
+) -> dict[int, tuple[str | None, str | None]]:
+    """(owner id, account id of the person's company) by person id: what a lead or contact
+    carries outside its baseline."""
+    found: dict[int, tuple[str | None, str | None]] = {}
+    joined = persons.outerjoin(companies, persons.c.company_id == companies.c.id)
+    for start in range(0, len(person_ids), OWNER_CHUNK):
+        query = (
+            select(persons.c.id, persons.c.sfdc_owner_id, companies.c.sfdc_account_id)
+            .select_from(joined)
+            .where(persons.c.id.in_(person_ids[start : start + OWNER_CHUNK]))
+        )
+        found.update((row[0], (row[1], row[2])) for row in conn.execute(query))
+    return found
+
+
+def owner_and_account_kept(record: SfRecord, stored: tuple[str | None, str | None] | None) -> bool:
+    """The record's owner (and a contact's account) are the stored ones. A change of only
+    those within the second of the stored version carries its stamp and no data change:
+    without this it would pass for a re-read. (No person: the store's own paths decide.)"""
+    if stored is None:
+        return True
+    owner, account = stored
+    if record.sync.get("OwnerId") != owner:
+        return False
+    return record.object != "Contact" or (record.sync.get("AccountId") or None) == account
 
 
 def changed_fields(record: SfRecord, baseline: Mapping[str, Any]) -> dict[str, Any]:

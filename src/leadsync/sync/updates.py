@@ -35,7 +35,12 @@ from .objects import ReadPlan
 from .persons import last_local_edit
 from .records import SfRecord
 from .rules import LEADSYNC, Rule, settle
-from .store import changed_fields, person_version_stored
+from .store import (
+    changed_fields,
+    owner_and_account_kept,
+    owners_and_accounts,
+    person_version_stored,
+)
 
 CHUNK = 1_000  # ids per IN list
 
@@ -75,14 +80,22 @@ def store_updates(
     `links` are the batch's links by Salesforce id (`load_links`)."""
     outcomes: dict[int, str] = {}
     todo: list[tuple[int, SfRecord, Link]] = []
+    stored_versions: list[tuple[int, SfRecord, Link]] = []
     for position, record in enumerate(batch):
         link = links.get(record.id)
         if link is None or link.entity != "person":
             continue
         if person_version_stored(link, record):
-            outcomes[position] = "skipped"  # a lookback re-read of a stored version
+            stored_versions.append((position, record, link))
         elif not record.deleted and not _converted(record):
             todo.append((position, record, link))
+    kept = owners_and_accounts(conn, [link.entity_id for _, _, link in stored_versions])
+    for position, record, link in stored_versions:
+        if owner_and_account_kept(record, kept.get(link.entity_id)):
+            outcomes[position] = "skipped"  # a lookback re-read of a stored version
+        else:
+            todo.append((position, record, link))
+    todo.sort(key=lambda item: item[0])
     if not todo:
         return outcomes
     rows = _person_rows(conn, [link.entity_id for _, _, link in todo])
