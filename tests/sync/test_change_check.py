@@ -33,6 +33,7 @@ from .test_pull_cycle import copied, edit
 from .test_pull_related import create
 
 NOW = dt.datetime(2026, 12, 4, 12, 0, tzinfo=dt.UTC)
+LOOKBACK = dt.timedelta(minutes=5)
 
 
 def early_in_a_minute(org: Org) -> None:
@@ -183,7 +184,7 @@ def test_an_idle_object_moves_its_watermark_to_the_date_covered(
 def _requests(
     names: list[str], since: dt.datetime = NOW - dt.timedelta(minutes=10)
 ) -> list[CheckRequest]:
-    return [CheckRequest(n, f"SELECT Id FROM {n}", since) for n in names]
+    return [CheckRequest(n, f"SELECT Id FROM {n}", since, since + LOOKBACK) for n in names]
 
 
 @pytest.mark.parametrize(
@@ -223,9 +224,13 @@ def test_windows_the_replication_resources_refuse_are_checked_by_query() -> None
 def test_the_replication_window_starts_at_the_next_whole_minute() -> None:
     # Rounded down (as the resources would), the window would take in a minute of changes
     # older than the lookback: records already read, reported as changes.
-    assert replication_start(NOW) == NOW
-    assert replication_start(NOW + dt.timedelta(seconds=1)) == NOW + dt.timedelta(minutes=1)
-    assert replication_start(NOW - dt.timedelta(microseconds=1)) == NOW
+    later = NOW + LOOKBACK
+    assert replication_start(NOW, later) == NOW
+    assert replication_start(NOW + dt.timedelta(seconds=1), later) == NOW + dt.timedelta(minutes=1)
+    assert replication_start(NOW - dt.timedelta(microseconds=1), later) == NOW
+    # Never after the watermark: with a lookback under a minute, rounded down instead.
+    since = NOW + dt.timedelta(seconds=20)
+    assert replication_start(since, since + dt.timedelta(seconds=30)) == NOW
 
 
 def test_a_change_older_than_the_rounded_window_is_not_taken_for_news(
@@ -249,3 +254,26 @@ def test_a_change_older_than_the_rounded_window_is_not_taken_for_news(
     before = org.limits.used
     assert puller.run().of("Task").read == 0
     assert org.limits.used - before == 1
+
+
+def test_a_lookback_under_a_minute_leaves_no_gap_after_the_watermark(
+    org: Org,
+    admin: Session,
+    sf_admin: ApiClient,
+    any_db: LeadDatabase,
+    make_puller: PullerFactory,
+) -> None:
+    copied(org, any_db, make_puller)
+    puller = make_puller(any_db, lookback=dt.timedelta(0))
+    rows = sf_admin.query("SELECT Id FROM Task ORDER BY Id LIMIT 2")["records"]
+    first, second = (r["Id"] for r in rows)
+    early_in_a_minute(org)
+    edit(org, admin, "Task", first, Subject="First")  # at M + 5 s
+    next_minute(org)
+    assert puller.run().of("Task").updated == 1  # queried: the watermark is M + 65 s
+    org.clock.advance(5)
+    edit(org, admin, "Task", second, Subject="Second")  # at M + 70 s, after the watermark
+    org.clock.advance(175)
+    # Rounded up, the window would start at M + 120 s, past the edit: no one would ask.
+    assert puller.run().of("Task").updated == 1
+    assert "Second" in str(task_activity(any_db, second)["attributes"])

@@ -49,7 +49,8 @@ class ChangeCheck:
 class CheckRequest:
     name: str
     soql: str  # the object's changes query
-    since: dt.datetime  # the start of the window it must cover
+    since: dt.datetime  # the start of the window it must cover (the watermark - lookback)
+    reached: dt.datetime  # the watermark: the window may start no later
 
 
 def check_changes(
@@ -103,7 +104,7 @@ def _calls(
 
 
 def _replicable(request: CheckRequest, replicable: set[str], now: dt.datetime) -> bool:
-    start = replication_start(request.since)
+    start = replication_start(request.since, request.reached)
     return (
         request.name in replicable
         and start >= now - REPLICATION_WINDOW
@@ -111,14 +112,20 @@ def _replicable(request: CheckRequest, replicable: set[str], now: dt.datetime) -
     )
 
 
-def replication_start(since: dt.datetime) -> dt.datetime:
-    """`since` rounded up to a whole minute. The resources round a start down, which would
-    take in changes up to a minute older than the window: records the cycles before have read,
-    reported as changes (a query for nothing). Rounded up instead, the window loses under a
-    minute of the lookback's five, which is only a margin here: Salesforce's own
-    `latestDateCovered` already holds back for transactions still running."""
+def replication_start(since: dt.datetime, reached: dt.datetime) -> dt.datetime:
+    """`since` rounded up to a whole minute, unless that passes `reached` (a lookback under a
+    minute): then rounded down.
+
+    The resources round a start down, which takes in up to a minute more of changes the cycles
+    before have read: reported as changes, each costs a query for nothing. Rounded up, the
+    window loses under a minute of the lookback's margin for late commits (four minutes and
+    more are left of the default five). It must never start after the watermark, though:
+    changes stamped between the two would be asked about by no one."""
     whole = since.replace(second=0, microsecond=0)
-    return whole if whole == since else whole + dt.timedelta(minutes=1)
+    if whole == since:
+        return whole
+    up = whole + dt.timedelta(minutes=1)
+    return up if up <= reached else whole
 
 
 def _query_preference(request: CheckRequest) -> int:
@@ -136,7 +143,7 @@ def _query(client: SalesforceClient, request: CheckRequest) -> dict[str, Any]:
 def _replication(
     client: SalesforceClient, request: CheckRequest, now: dt.datetime
 ) -> list[dict[str, Any]]:
-    start = replication_start(request.since)
+    start = replication_start(request.since, request.reached)
     window = urlencode({"start": _stamp(start), "end": _stamp(now)})
     return [
         {

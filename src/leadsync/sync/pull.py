@@ -77,6 +77,7 @@ CYCLE_ORDER = (
 MAX_PAGE = 2_000
 ANALYZE_AFTER = 20_000  # records copied into an object before its statistics are refreshed
 COPY, PULL = "Initial copy", "Pull updates"  # sync run operations
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)  # the watermark of an object never read
 
 
 @dataclass(frozen=True)
@@ -338,7 +339,12 @@ class Puller:
         check (one `/composite` call for up to fifteen objects); an object found idle gets its
         watermark moved to the date covered and no page."""
         requests = [
-            CheckRequest(p.name, self._changes_soql(p, marks[p.name]), self._since(marks[p.name]))
+            CheckRequest(
+                p.name,
+                self._changes_soql(p, marks[p.name]),
+                self._since(marks[p.name]),
+                marks[p.name].watermark or EPOCH,
+            )
             for p in plans
         ]
         check = check_changes(
@@ -350,10 +356,12 @@ class Puller:
         )
         by_name = {r.name: r for r in requests}
         if check.changed:
-            responses = self._composite_queries({n: by_name[n].soql for n in check.changed})
-            for response in responses:
-                name = str(response.get("referenceId"))
-                check.pages[name] = query_page(response, name, _subrequest_error)
+            responses = {
+                str(r.get("referenceId")): r
+                for r in self._composite_queries({n: by_name[n].soql for n in check.changed})
+            }
+            for name in check.changed:  # a missing answer raises as a failed one
+                check.pages[name] = query_page(responses.get(name), name, _subrequest_error)
         if check.covered:
             with self.db.transaction() as conn:
                 for name, covered in check.covered.items():
@@ -366,7 +374,7 @@ class Puller:
         return check.pages
 
     def _since(self, mark: Watermark) -> dt.datetime:
-        return (mark.watermark or dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) - self.settings.lookback
+        return (mark.watermark or EPOCH) - self.settings.lookback
 
     def _changes_soql(self, read_plan: ReadPlan, mark: Watermark) -> str:
         where = f"SystemModstamp >= {soql.datetime_literal(self._since(mark))}"
