@@ -56,6 +56,17 @@ def recorded_composites(monkeypatch: pytest.MonkeyPatch, puller: Puller) -> list
     return calls
 
 
+def task_ids(sf_admin: ApiClient, n: int) -> list[str]:
+    rows = sf_admin.query(f"SELECT Id FROM Task ORDER BY Id LIMIT {n}")["records"]
+    return [str(r["Id"]) for r in rows]
+
+
+def assert_idle_in_one_call(org: Org, puller: Puller, obj: str) -> None:
+    before = org.limits.used
+    assert puller.run().of(obj).read == 0
+    assert org.limits.used - before == 1
+
+
 def task_activity(db: LeadDatabase, task_id: str) -> dict[str, Any]:
     with db.transaction() as conn:
         row = conn.execute(select(activities).where(activities.c.sfdc_id == task_id)).one()
@@ -71,7 +82,7 @@ def test_a_change_to_a_replicated_object_is_pulled_once_its_minute_has_ended(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     puller = copied(org, any_db, make_puller)
-    task = sf_admin.query("SELECT Id FROM Task ORDER BY Id LIMIT 1")["records"][0]["Id"]
+    [task] = task_ids(sf_admin, 1)
     early_in_a_minute(org)
     composites = recorded_composites(monkeypatch, puller)
     edit(org, admin, "Task", task, Subject="Replicated change")
@@ -94,9 +105,7 @@ def test_a_change_to_a_replicated_object_is_pulled_once_its_minute_has_ended(
     again = puller.run().of("Task")
     assert (again.read, again.updated) == (1, 0)
     org.clock.advance(6 * 60)  # now past the lookback: idle again, one call
-    before = org.limits.used
-    assert puller.run().of("Task").read == 0
-    assert org.limits.used - before == 1
+    assert_idle_in_one_call(org, puller, "Task")
 
 
 def test_a_deletion_found_by_the_deleted_resource_is_pulled(
@@ -155,7 +164,7 @@ def test_a_failed_replication_check_falls_back_to_the_query(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     puller = copied(org, any_db, make_puller)
-    task = sf_admin.query("SELECT Id FROM Task ORDER BY Id LIMIT 1")["records"][0]["Id"]
+    [task] = task_ids(sf_admin, 1)
     edit(org, admin, "Task", task, Subject="Too many to list")
     next_minute(org)
     monkeypatch.setattr(sobjects, "UPDATED_ID_LIMIT", 0)  # every `updated` answer refused
@@ -241,7 +250,7 @@ def test_a_change_older_than_the_rounded_window_is_not_taken_for_news(
     make_puller: PullerFactory,
 ) -> None:
     puller = copied(org, any_db, make_puller)
-    task = sf_admin.query("SELECT Id FROM Task ORDER BY Id LIMIT 1")["records"][0]["Id"]
+    [task] = task_ids(sf_admin, 1)
     early_in_a_minute(org)
     edit(org, admin, "Task", task, Subject="Read once")  # at E = hh:mm:05
     org.clock.advance(60)
@@ -251,9 +260,7 @@ def test_a_change_older_than_the_rounded_window_is_not_taken_for_news(
     org.clock.advance(10)
     # The window now starts at E + 20 (hh:mm:25): the edit is outside it, though inside the
     # minute a start rounded down (hh:mm:00) would take in.
-    before = org.limits.used
-    assert puller.run().of("Task").read == 0
-    assert org.limits.used - before == 1
+    assert_idle_in_one_call(org, puller, "Task")
 
 
 def test_a_lookback_under_a_minute_leaves_no_gap_after_the_watermark(
@@ -265,8 +272,7 @@ def test_a_lookback_under_a_minute_leaves_no_gap_after_the_watermark(
 ) -> None:
     copied(org, any_db, make_puller)
     puller = make_puller(any_db, lookback=dt.timedelta(0))
-    rows = sf_admin.query("SELECT Id FROM Task ORDER BY Id LIMIT 2")["records"]
-    first, second = (r["Id"] for r in rows)
+    first, second = task_ids(sf_admin, 2)
     early_in_a_minute(org)
     edit(org, admin, "Task", first, Subject="First")  # at M + 5 s
     next_minute(org)
